@@ -1,0 +1,1 @@
+//! Compatibility check between published and current schemas.
