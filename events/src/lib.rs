@@ -8,7 +8,9 @@
 
 #![warn(missing_docs)]
 
+pub mod asyncapi;
 pub mod attributes;
+
 pub mod compat;
 mod envelope;
 mod error;
@@ -20,13 +22,14 @@ pub use attributes::{Attributes, ExtensionValue};
 pub use envelope::{Envelope, JSON_CONTENT_TYPE, RawEnvelope};
 pub use error::EnvelopeError;
 pub use event::{DataError, Event, SubjectField};
+pub use registry::dir::RegistryError;
 pub use registry::{Registry, RegistryEntry};
 pub use tidings_macros::Event;
 
 /// Items the derive macro expands to. Not public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::event::{const_str_eq, decode_exact};
+    pub use crate::event::{UpcastFrom, const_str_eq, decode_exact};
     pub use crate::schema::EventRegistration;
     pub use inventory;
     pub use serde_json::value::RawValue;

@@ -1,38 +1,32 @@
-//! The event contract of the example shop.
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-use tidings_events::Event;
+//! The event contract of the example shop: the events its services publish and consume.
+//!
+//! Events carry the state they announce (fat events), so consumers never call back into the
+//! producer: an order event carries its lines and totals, a profile update carries the whole
+//! profile after the change plus which fields changed.
+//!
+//! The registry of these types is committed under `schemas/`; regenerate it with
+//! `cargo run -p shop-events -- export --out examples/shop-events/schemas`.
 
-/// A customer placed an order (first version).
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Event)]
-#[event(type = "shop.order.placed", version = 1)]
-pub struct OrderPlacedV1 {
-    /// The order.
-    #[event(subject)]
-    pub order_id: String,
-    /// Total.
-    pub total_cents: i64,
-}
+mod customer;
+mod money;
+mod order;
+mod payment;
+mod stock;
 
-/// A customer placed an order.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Event)]
-#[event(type = "shop.order.placed", version = 2, upcast_from = OrderPlacedV1)]
-pub struct OrderPlaced {
-    /// The order.
-    #[event(subject)]
-    pub order_id: String,
-    /// Total.
-    pub total_cents: i64,
-    /// Currency.
-    pub currency: String,
-}
+pub use customer::{Address, CustomerProfile, CustomerProfileUpdated, ProfileField};
+pub use money::Money;
+pub use order::{CancelReason, OrderCancelled, OrderLine, OrderLineV1, OrderPlaced, OrderPlacedV1};
+pub use payment::PaymentCaptured;
+pub use stock::{Reservation, StockReserved};
 
-impl From<OrderPlacedV1> for OrderPlaced {
-    fn from(v1: OrderPlacedV1) -> Self {
-        Self {
-            order_id: v1.order_id,
-            total_cents: v1.total_cents,
-            currency: "EUR".into(),
-        }
-    }
+/// The `source` the shop's services write into envelopes.
+pub mod sources {
+    /// The orders API.
+    pub const ORDERS: &str = "shop/orders";
+    /// The payments service.
+    pub const PAYMENTS: &str = "shop/payments";
+    /// The inventory service.
+    pub const INVENTORY: &str = "shop/inventory";
+    /// The customer profile service.
+    pub const CUSTOMERS: &str = "shop/customers";
 }

@@ -1,6 +1,8 @@
 //! [`Registry`]: the schemas of a set of event types and versions, either those a program
 //! links or those a published registry directory holds.
 
+pub mod dir;
+
 use std::collections::BTreeMap;
 
 use serde_json::Value;
