@@ -1,0 +1,4 @@
+//! placeholder
+/// A Lambda invocation payload.
+#[derive(Debug)]
+pub struct Invocation;

@@ -1,0 +1,3 @@
+//! placeholder
+/// Decodes one SNS record.
+pub fn decode_sns_record() {}

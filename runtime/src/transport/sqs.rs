@@ -1,0 +1,3 @@
+//! placeholder
+/// Decodes one SQS record.
+pub fn decode_sqs_record() {}
