@@ -30,6 +30,12 @@ use serde_json::value::RawValue;
 /// Every version of an event type is its own Rust type. A newer version names the one before
 /// it with `upcast_from = OlderType` and implements `From<OlderType>`; data written at any
 /// version of the chain then decodes into the newest type (see [`Event::decode_data`]).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an event type",
+    label = "`{Self}` does not implement `Event`",
+    note = "derive it: add `Event` to the type's #[derive(...)] with \
+            #[event(type = \"domain.entity.happened\", version = 1)]"
+)]
 pub trait Event: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'static {
     /// The CloudEvents `type`, e.g. `shop.order.placed`. Shared by every version.
     const TYPE: &'static str;
@@ -121,6 +127,29 @@ impl SubjectField for std::borrow::Cow<'_, str> {
 impl<T: SubjectField> SubjectField for Option<T> {
     fn as_subject(&self) -> Option<&str> {
         self.as_ref().and_then(SubjectField::as_subject)
+    }
+}
+
+/// Turns an older version of an event into this one; the generated [`Event::decode_data`]
+/// calls it for each `upcast_from` step.
+///
+/// It exists for its message: it is implemented for every `From` impl, and a missing one is
+/// reported as the `From` impl to write rather than as an unsatisfied bound.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` says `upcast_from = {Older}` but has no `From<{Older}>` impl",
+    label = "data of this older version cannot become a `{Self}`",
+    note = "write `impl From<{Older}> for {Self} {{ fn from(older: {Older}) -> Self {{ .. }} }}`, \
+            filling the fields this version added or changed"
+)]
+pub trait UpcastFrom<Older>: Sized {
+    /// Converts `older` with its `From` impl.
+    fn upcast(older: Older) -> Self;
+}
+
+impl<Older, T: From<Older>> UpcastFrom<Older> for T {
+    fn upcast(older: Older) -> Self {
+        T::from(older)
     }
 }
 
