@@ -177,13 +177,13 @@ impl AttributeReader {
             return Err(EnvelopeError::UnsupportedSpecVersion { found: specversion });
         }
         let data_content_type = optional_string("datacontenttype", self.data_content_type)?;
-        if let Some(media_type) = &data_content_type {
-            if !is_json_media_type(media_type) {
-                return Err(EnvelopeError::InvalidAttribute {
-                    name: "datacontenttype".into(),
-                    rule: "tidings events carry JSON data: use application/json or a +json media type",
-                });
-            }
+        if let Some(media_type) = &data_content_type
+            && !is_json_media_type(media_type)
+        {
+            return Err(EnvelopeError::InvalidAttribute {
+                name: "datacontenttype".into(),
+                rule: "tidings events carry JSON data: use application/json or a +json media type",
+            });
         }
         let mut extensions = BTreeMap::new();
         for (name, value) in self.extensions {
@@ -199,9 +199,16 @@ impl AttributeReader {
                 .transpose()?,
             subject: optional_string("subject", self.subject)?,
             data_content_type,
-            data_schema: optional_string("dataschema", self.data_schema)?,
+            data_schema: optional_string("dataschema", self.data_schema)?
+                .map(absolute_uri)
+                .transpose()?,
             data_version: data_version(self.data_version)?,
-            sequence: self.sequence.map(sequence).transpose()?,
+            // `null` means unset in the CloudEvents JSON format, as for every attribute.
+            sequence: self
+                .sequence
+                .filter(|value| !value.is_null())
+                .map(sequence)
+                .transpose()?,
             correlation_id: optional_string("correlationid", self.correlation_id)?,
             causation_id: optional_string("causationid", self.causation_id)?,
             traceparent: optional_string("traceparent", self.traceparent)?,
@@ -243,6 +250,25 @@ fn optional_string(
     }
 }
 
+/// `dataschema` is a URI, which CloudEvents requires to be absolute: without a scheme it names
+/// nothing a consumer could fetch, and other CloudEvents implementations refuse the event.
+fn absolute_uri(text: String) -> Result<String, EnvelopeError> {
+    let has_scheme = text.split_once(':').is_some_and(|(scheme, _)| {
+        scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+    });
+    if has_scheme && !text.chars().any(char::is_whitespace) {
+        Ok(text)
+    } else {
+        Err(EnvelopeError::InvalidAttribute {
+            name: "dataschema".into(),
+            rule: "must be an absolute URI (with a scheme), e.g. \"urn:tidings:schema:shop.order.placed:v2\"",
+        })
+    }
+}
+
 fn parse_time(text: &str) -> Result<DateTime<Utc>, EnvelopeError> {
     DateTime::parse_from_rfc3339(text)
         .map(|time| time.with_timezone(&Utc))
@@ -253,9 +279,10 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, EnvelopeError> {
 }
 
 /// `dataversion` is an integer extension; some producers can only write string extensions,
-/// so a string of digits is accepted too.
+/// so a string of digits is accepted too. CloudEvents integers are signed 32-bit, which caps
+/// the version at `i32::MAX`.
 fn data_version(value: Option<Value>) -> Result<u32, EnvelopeError> {
-    const RULE: &str = "must be an integer from 1 to 4294967295 (the schema version of `data`)";
+    const RULE: &str = "must be an integer from 1 to 2147483647 (the schema version of `data`)";
     let invalid = || EnvelopeError::InvalidAttribute {
         name: "dataversion".into(),
         rule: RULE,
@@ -270,8 +297,8 @@ fn data_version(value: Option<Value>) -> Result<u32, EnvelopeError> {
         Some(Value::String(text)) => text.parse::<u64>().map_err(|_| invalid())?,
         Some(_) => return Err(invalid()),
     };
-    match u32::try_from(version) {
-        Ok(version) if version >= 1 => Ok(version),
+    match i32::try_from(version) {
+        Ok(version) if version >= 1 => Ok(version.unsigned_abs()),
         _ => Err(invalid()),
     }
 }

@@ -62,8 +62,8 @@ impl<E: Event> Envelope<E> {
 
     /// Decodes a JSON envelope whose data is `E` or any version of its upcast chain.
     ///
-    /// The type must be `E::TYPE`; older versions are upcast, newer ones are an error that
-    /// names the versions this code supports.
+    /// The type must be `E::TYPE`; older versions are upcast (see [`RawEnvelope::into_typed`]),
+    /// newer ones are an error that names the versions this code supports.
     pub fn decode(json: &str) -> Result<Self, EnvelopeError> {
         RawEnvelope::decode_raw(json)?.into_typed()
     }
@@ -144,6 +144,10 @@ impl RawEnvelope {
     }
 
     /// Decodes the raw data into `E`, upcasting older versions.
+    ///
+    /// After an upcast, `dataversion` and `dataschema` are those of `E`: the attributes
+    /// describe the data the envelope now carries, so that writing it again does not label
+    /// data of the new shape with the old version.
     pub fn into_typed<E: Event>(self) -> Result<Envelope<E>, EnvelopeError> {
         if self.attributes.event_type != E::TYPE {
             return Err(EnvelopeError::UnexpectedType {
@@ -152,10 +156,12 @@ impl RawEnvelope {
             });
         }
         let data = E::decode_data(self.attributes.data_version, &self.data)?;
-        Ok(Envelope {
-            attributes: self.attributes,
-            data,
-        })
+        let mut attributes = self.attributes;
+        if attributes.data_version != E::VERSION {
+            attributes.data_version = E::VERSION;
+            attributes.data_schema = Some(E::SCHEMA_ID.to_owned());
+        }
+        Ok(Envelope { attributes, data })
     }
 }
 
