@@ -138,7 +138,7 @@ impl<T: SubjectField> SubjectField for Option<T> {
 #[doc(hidden)]
 #[diagnostic::on_unimplemented(
     message = "`{Self}` says `upcast_from = {Older}` but has no `From<{Older}>` impl",
-    label = "data of this older version cannot become a `{Self}`",
+    label = "needs `impl From<{Older}> for {Self}` to upcast",
     note = "write `impl From<{Older}> for {Self} {{ fn from(older: {Older}) -> Self {{ .. }} }}`, \
             filling the fields this version added or changed"
 )]

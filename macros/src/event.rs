@@ -1,10 +1,25 @@
-//! `#[derive(Event)]`: parses the `#[event(...)]` attributes, checks them, and emits the
-//! `Event` impl, compile-time checks of the upcast chain, and the registry entry.
+//! `#[derive(Event)]`: parses the `#[event(...)]` attributes, checks what the syntax alone can
+//! tell, and emits the `Event` impl, compile-time checks of the upcast chain, and the registry
+//! entry.
+//!
+//! Checks that need another type (the older version's event type and version, the `From`
+//! impl, a string-like subject) cannot run here: they are emitted as code spanned at the
+//! attribute or field that asked for them, so the compiler reports them there, with the
+//! `#[diagnostic::on_unimplemented]` messages of the traits in `tidings-events`.
 
-use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
+use proc_macro2::{Ident, TokenStream};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
+use syn::meta::ParseNestedMeta;
 use syn::spanned::Spanned;
-use syn::{Data, DeriveInput, Fields, LitInt, LitStr, Member, Path, Type};
+use syn::{
+    Attribute, Data, DeriveInput, Expr, ExprLit, ExprUnary, Fields, Lit, LitStr, Member, Meta,
+    Path, Token, Type, UnOp,
+};
+
+/// An example type name for messages that ask for one.
+const TYPE_EXAMPLE: &str = "type = \"shop.order.placed\"";
+/// An example schema base for messages that ask for one.
+const SCHEMA_BASE_EXAMPLE: &str = "schema_base = \"https://schemas.example.com/shop\"";
 
 /// What `#[event(...)]` on the type says.
 struct EventAttrs {
@@ -21,158 +36,367 @@ struct SubjectField {
     ty: Type,
 }
 
+/// Expands `#[derive(Event)]` on `input`, or explains what is wrong with it.
 pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
-    if !input.generics.params.is_empty() {
+    let input = &input;
+    check_shape(input)?;
+    // Type and field mistakes are independent: report both in one build.
+    match (parse_type_attrs(input), find_subject(input)) {
+        (Ok(attrs), Ok(subject)) => Ok(emit(input, &attrs, subject.as_ref())),
+        (Err(mut first), Err(second)) => {
+            first.combine(second);
+            Err(first)
+        }
+        (Err(error), Ok(_)) | (Ok(_), Err(error)) => Err(error),
+    }
+}
+
+/// Rejects the kinds of type an event cannot be, before looking at any attribute.
+fn check_shape(input: &DeriveInput) -> syn::Result<()> {
+    if let Data::Union(data) = &input.data {
         return Err(syn::Error::new(
-            input.generics.span(),
-            "#[derive(Event)] does not support generic types: an event type is one concrete \
-             payload with one schema; define a concrete struct per event",
+            data.union_token.span(),
+            "#[derive(Event)] supports structs and enums, not unions: event data is JSON that \
+             serde reads into a struct or an enum; use one of those",
         ));
     }
-    let attrs = parse_type_attrs(&input)?;
-    let subject = find_subject(&input)?;
-    Ok(emit(&input, &attrs, subject.as_ref()))
+    if !input.generics.params.is_empty() {
+        return Err(syn::Error::new_spanned(
+            &input.generics,
+            "#[derive(Event)] does not support generic parameters: each event type and version \
+             has exactly one schema; remove the parameters and define one concrete type per event",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `attr` is one of ours; shaped for `Iterator::filter` over `&Attribute`.
+fn is_event_attr(attr: &&Attribute) -> bool {
+    attr.path().is_ident("event")
+}
+
+/// The options of the #[event] attributes on the type, as written, before the required ones
+/// are checked for.
+#[derive(Default)]
+struct TypeOptions {
+    event_type: Option<LitStr>,
+    version: Option<u32>,
+    upcast_from: Option<Path>,
+    schema_base: Option<LitStr>,
+    krate: Option<Path>,
+}
+
+impl TypeOptions {
+    /// Parses one `name = value` option.
+    fn parse(&mut self, meta: &ParseNestedMeta) -> syn::Result<()> {
+        if meta.path.is_ident("type") {
+            let lit = string_value(meta, TYPE_EXAMPLE)?;
+            check_type_name(&lit)?;
+            set_once(&mut self.event_type, lit, meta)
+        } else if meta.path.is_ident("version") {
+            let version = parse_version(meta)?;
+            set_once(&mut self.version, version, meta)
+        } else if meta.path.is_ident("upcast_from") {
+            let value = meta.value()?;
+            if let Ok(lit) = value.fork().parse::<LitStr>() {
+                return Err(syn::Error::new(
+                    lit.span(),
+                    format!(
+                        "`upcast_from` takes a type, not a string: write `upcast_from = {}`",
+                        lit.value()
+                    ),
+                ));
+            }
+            let older: Path = value.parse()?;
+            set_once(&mut self.upcast_from, older, meta)
+        } else if meta.path.is_ident("schema_base") {
+            let lit = string_value(meta, SCHEMA_BASE_EXAMPLE)?;
+            check_schema_base(&lit)?;
+            set_once(&mut self.schema_base, lit, meta)
+        } else if meta.path.is_ident("crate") {
+            let lit = string_value(meta, "crate = \"tidings::events\"")?;
+            let path = lit.parse::<Path>().map_err(|_| {
+                syn::Error::new(
+                    lit.span(),
+                    "`crate` must be a Rust path to the `tidings_events` crate, e.g. \
+                     \"tidings::events\" or \"::tidings_events\"",
+                )
+            })?;
+            set_once(&mut self.krate, path, meta)
+        } else if meta.path.is_ident("subject") {
+            Err(meta.error(
+                "`subject` goes on a field, not on the type: put #[event(subject)] on the field \
+                 that holds the id of the entity the event is about",
+            ))
+        } else {
+            Err(meta.error(format!(
+                "unknown option `{}` of #[event] on a type; the options are `type`, `version`, \
+                 `upcast_from`, `schema_base` and `crate`",
+                meta.path.to_token_stream()
+            )))
+        }
+    }
 }
 
 fn parse_type_attrs(input: &DeriveInput) -> syn::Result<EventAttrs> {
-    let mut event_type = None;
-    let mut version = None;
-    let mut upcast_from = None;
-    let mut schema_base = None;
-    let mut krate = None;
-    let mut seen_attr = false;
-    for attr in input.attrs.iter().filter(|a| a.path().is_ident("event")) {
-        seen_attr = true;
-        attr.parse_nested_meta(|meta| {
-            if meta.path.is_ident("type") {
-                let lit: LitStr = meta.value()?.parse()?;
-                check_type_name(&lit)?;
-                event_type = Some(lit);
-            } else if meta.path.is_ident("version") {
-                let lit: LitInt = meta.value()?.parse()?;
-                let value: u32 = lit.base10_parse().map_err(|_| {
-                    syn::Error::new(lit.span(), "event version must be an integer from 1 to 4294967295")
-                })?;
-                if value == 0 {
-                    return Err(syn::Error::new(
-                        lit.span(),
-                        "event versions start at 1: write `version = 1` for the first version of a type",
-                    ));
-                }
-                version = Some(value);
-            } else if meta.path.is_ident("upcast_from") {
-                upcast_from = Some(meta.value()?.parse::<Path>()?);
-            } else if meta.path.is_ident("schema_base") {
-                let lit: LitStr = meta.value()?.parse()?;
-                if lit.value().is_empty() || lit.value().ends_with('/') {
-                    return Err(syn::Error::new(
-                        lit.span(),
-                        "`schema_base` is a URI without a trailing slash, e.g. \"https://schemas.example.com/shop\"",
-                    ));
-                }
-                schema_base = Some(lit);
-            } else if meta.path.is_ident("crate") {
-                let lit: LitStr = meta.value()?.parse()?;
-                krate = Some(lit.parse::<Path>()?);
-            } else if meta.path.is_ident("subject") {
-                return Err(meta.error(
-                    "`subject` goes on a field, not on the type: put #[event(subject)] on the field \
-                     that holds the entity id",
-                ));
-            } else {
-                return Err(meta.error(
-                    "unknown `event` option; expected `type`, `version`, `upcast_from`, `schema_base` or `crate`",
-                ));
-            }
-            Ok(())
-        })?;
+    let mut options = TypeOptions::default();
+    for attr in input.attrs.iter().filter(is_event_attr) {
+        require_list(attr, "#[event(type = \"shop.order.placed\", version = 1)]")?;
+        attr.parse_nested_meta(|meta| options.parse(&meta))?;
     }
-    let missing = |what: &str, example: &str| {
-        syn::Error::new(
+
+    // A missing option is reported at the #[event] attribute that should hold it, or at the
+    // type's name when there is no such attribute at all.
+    let Some(first_attr) = input.attrs.iter().find(is_event_attr) else {
+        return Err(syn::Error::new(
             input.ident.span(),
             format!(
-                "#[derive(Event)] needs the event {what}: add #[event({example})] to `{}`",
+                "#[derive(Event)] needs the event type and version: add \
+                 #[event({TYPE_EXAMPLE}, version = 1)] to `{}`",
                 input.ident
             ),
-        )
-    };
-    if !seen_attr {
-        return Err(missing(
-            "type and version",
-            "type = \"domain.entity.happened\", version = 1",
         ));
-    }
-    Ok(EventAttrs {
-        event_type: event_type
-            .ok_or_else(|| missing("type", "type = \"domain.entity.happened\""))?,
-        version: version.ok_or_else(|| missing("version", "version = 1"))?,
-        upcast_from,
-        schema_base,
-        krate: krate.unwrap_or_else(|| syn::parse_quote!(::tidings_events)),
-    })
-}
-
-/// Event type names are what filter policies and registries key on: keep them to a
-/// portable alphabet.
-fn check_type_name(lit: &LitStr) -> syn::Result<()> {
-    let name = lit.value();
-    let valid = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-        && !name.starts_with('.')
-        && !name.ends_with('.');
-    if valid {
-        Ok(())
-    } else {
-        Err(syn::Error::new(
-            lit.span(),
-            "event type names are dotted ASCII words such as \"shop.order.placed\" \
-             (letters, digits, '.', '-', '_'; not empty, no leading or trailing dot)",
-        ))
-    }
-}
-
-fn find_subject(input: &DeriveInput) -> syn::Result<Option<SubjectField>> {
-    let fields = match &input.data {
-        Data::Struct(data) => &data.fields,
-        Data::Enum(data) => {
-            for variant in &data.variants {
-                for field in &variant.fields {
-                    if let Some(attr) = field.attrs.iter().find(|a| a.path().is_ident("event")) {
-                        return Err(syn::Error::new(
-                            attr.span(),
-                            "#[event(subject)] is only supported on struct fields; for an enum \
-                             payload set the subject on the envelope with `with_subject`",
-                        ));
-                    }
-                }
-            }
-            return Ok(None);
+    };
+    let (event_type, version) = match (options.event_type, options.version) {
+        (Some(event_type), Some(version)) => (event_type, version),
+        (None, Some(_)) => {
+            return Err(syn::Error::new_spanned(
+                first_attr,
+                format!(
+                    "missing the event type: add `{TYPE_EXAMPLE}` to #[event(...)], the \
+                     CloudEvents `type` shared by every version of this event"
+                ),
+            ));
         }
-        Data::Union(data) => {
-            return Err(syn::Error::new(
-                data.union_token.span(),
-                "#[derive(Event)] supports structs and enums, not unions",
+        (Some(_), None) => {
+            return Err(syn::Error::new_spanned(
+                first_attr,
+                "missing the schema version: add `version = 1` to #[event(...)], or the next \
+                 number when this type replaces an older version",
+            ));
+        }
+        (None, None) => {
+            return Err(syn::Error::new_spanned(
+                first_attr,
+                format!(
+                    "missing the event type and version: add `{TYPE_EXAMPLE}, version = 1` to \
+                     #[event(...)]"
+                ),
             ));
         }
     };
+    Ok(EventAttrs {
+        event_type,
+        version,
+        upcast_from: options.upcast_from,
+        schema_base: options.schema_base,
+        krate: options
+            .krate
+            .unwrap_or_else(|| syn::parse_quote!(::tidings_events)),
+    })
+}
+
+/// Rejects a bare `#[event]`, whose options would all be missing, with an example to copy.
+fn require_list(attr: &Attribute, example: &str) -> syn::Result<()> {
+    match &attr.meta {
+        Meta::List(_) => Ok(()),
+        _ => Err(syn::Error::new_spanned(
+            attr,
+            format!("#[event] needs options in parentheses, e.g. {example}"),
+        )),
+    }
+}
+
+/// Parses `= "..."`, saying what to write when the value is not a string literal.
+fn string_value(meta: &ParseNestedMeta, example: &str) -> syn::Result<LitStr> {
+    meta.value()?.parse::<LitStr>().map_err(|error| {
+        syn::Error::new(
+            error.span(),
+            format!(
+                "`{}` takes a string literal: write `{example}`",
+                meta.path.to_token_stream()
+            ),
+        )
+    })
+}
+
+/// Stores the value of an option, refusing a second one: with two, one would be silently lost.
+fn set_once<T>(slot: &mut Option<T>, value: T, meta: &ParseNestedMeta) -> syn::Result<()> {
+    if slot.is_some() {
+        return Err(meta.error(format!(
+            "`{}` is given twice; keep one",
+            meta.path.to_token_stream()
+        )));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+/// Parses `version = N`. It reads any expression, not just an integer literal, so that the
+/// common mistakes (a string, a negative number) get a message saying what to write.
+fn parse_version(meta: &ParseNestedMeta) -> syn::Result<u32> {
+    let expr: Expr = meta.value()?.parse()?;
+    let usage = "versions are whole numbers from 1 to 4294967295, e.g. `version = 2`";
+    match &expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(lit), ..
+        }) => {
+            if !lit.suffix().is_empty() {
+                return Err(syn::Error::new(
+                    lit.span(),
+                    format!(
+                        "write the version without a type suffix: `version = {}`",
+                        lit.base10_digits()
+                    ),
+                ));
+            }
+            match lit.base10_parse::<u32>() {
+                Ok(0) => Err(syn::Error::new(
+                    lit.span(),
+                    "event versions start at 1: write `version = 1` for the first version of a \
+                     type",
+                )),
+                Ok(value) => Ok(value),
+                Err(_) => Err(syn::Error::new(
+                    lit.span(),
+                    format!("version {} is too large; {usage}", lit.base10_digits()),
+                )),
+            }
+        }
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => Err(syn::Error::new(
+            lit.span(),
+            match lit.value().trim().parse::<u32>() {
+                Ok(value) if value > 0 => {
+                    format!("write the version as a number, without quotes: `version = {value}`")
+                }
+                _ => format!("the version is a number, not a string; {usage}"),
+            },
+        )),
+        Expr::Unary(ExprUnary {
+            op: UnOp::Neg(_), ..
+        }) => Err(syn::Error::new_spanned(
+            &expr,
+            format!("an event version cannot be negative; {usage}"),
+        )),
+        _ => Err(syn::Error::new_spanned(
+            &expr,
+            format!("expected an integer literal; {usage}"),
+        )),
+    }
+}
+
+/// Event type names are what subscription filter policies and schema registries key on:
+/// keep them to dotted words of a portable alphabet.
+fn check_type_name(lit: &LitStr) -> syn::Result<()> {
+    let name = lit.value();
+    let problem = if name.is_empty() {
+        "is empty".to_owned()
+    } else if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')))
+    {
+        format!("contains {c:?}")
+    } else if name.split('.').any(str::is_empty) {
+        "has an empty segment (a leading, trailing or doubled '.')".to_owned()
+    } else {
+        return Ok(());
+    };
+    Err(syn::Error::new(
+        lit.span(),
+        format!(
+            "the event type {problem}; write dotted words of ASCII letters, digits, '-' and '_', \
+             e.g. `{TYPE_EXAMPLE}`"
+        ),
+    ))
+}
+
+/// The schema ids are `{base}/{type}/v{version}.schema.json`, and a schema `$id` must be an
+/// absolute URI: check the base is one, so that the ids are too.
+fn check_schema_base(lit: &LitStr) -> syn::Result<()> {
+    let base = lit.value();
+    let has_scheme = base.split_once(':').is_some_and(|(scheme, _)| {
+        scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    });
+    let problem = if !has_scheme {
+        "is not an absolute URI (it needs a scheme such as `https:`)"
+    } else if base.chars().any(char::is_whitespace) {
+        "contains whitespace"
+    } else if base.contains(['?', '#']) {
+        "has a query or fragment, which would end up in the middle of every schema id"
+    } else if base.ends_with('/') {
+        "ends with '/', and the type name is appended after a '/' of its own"
+    } else {
+        return Ok(());
+    };
+    Err(syn::Error::new(
+        lit.span(),
+        format!(
+            "`schema_base` {problem}; write the URI of the schema directory without a trailing \
+             slash, e.g. `{SCHEMA_BASE_EXAMPLE}`"
+        ),
+    ))
+}
+
+/// The field marked `#[event(subject)]`, refusing the marker where it cannot work.
+fn find_subject(input: &DeriveInput) -> syn::Result<Option<SubjectField>> {
+    match &input.data {
+        Data::Struct(data) => subject_of_fields(&data.fields),
+        Data::Enum(data) => {
+            for variant in &data.variants {
+                if let Some(attr) = variant.attrs.iter().find(is_event_attr) {
+                    return Err(syn::Error::new_spanned(
+                        attr,
+                        "#[event] does not go on an enum variant: put the event options on the \
+                         enum itself",
+                    ));
+                }
+                let fields = variant.fields.iter();
+                if let Some(attr) = fields.flat_map(|f| &f.attrs).find(is_event_attr) {
+                    return Err(syn::Error::new_spanned(
+                        attr,
+                        "#[event(subject)] is only supported on struct fields: remove it, and set \
+                         the subject of an enum event with `Envelope::with_subject` when \
+                         publishing",
+                    ));
+                }
+            }
+            Ok(None)
+        }
+        // `check_shape` has rejected unions.
+        Data::Union(_) => Ok(None),
+    }
+}
+
+/// The one field of a struct marked `#[event(subject)]`, if any.
+fn subject_of_fields(fields: &Fields) -> syn::Result<Option<SubjectField>> {
     let mut subject: Option<SubjectField> = None;
     for (index, field) in fields.iter().enumerate() {
-        for attr in field.attrs.iter().filter(|a| a.path().is_ident("event")) {
+        for attr in field.attrs.iter().filter(is_event_attr) {
+            require_list(attr, "#[event(subject)]")?;
             attr.parse_nested_meta(|meta| {
                 if !meta.path.is_ident("subject") {
-                    return Err(meta.error("the only field option is #[event(subject)]"));
+                    return Err(meta.error(format!(
+                        "unknown option `{}` of #[event] on a field; the only one is `subject`",
+                        meta.path.to_token_stream()
+                    )));
+                }
+                if !(meta.input.is_empty() || meta.input.peek(Token![,])) {
+                    return Err(meta.error("`subject` takes no value: write #[event(subject)]"));
                 }
                 if let Some(first) = &subject {
-                    let first_name = match &first.member {
-                        Member::Named(ident) => ident.to_string(),
-                        Member::Unnamed(index) => index.index.to_string(),
+                    let first = match &first.member {
+                        Member::Named(ident) => format!("field `{ident}`"),
+                        Member::Unnamed(index) => format!("field {}", index.index),
                     };
-                    return Err(syn::Error::new(
-                        attr.span(),
+                    return Err(syn::Error::new_spanned(
+                        attr,
                         format!(
-                            "an event has one subject, and field `{first_name}` is already marked \
+                            "an event has one subject, and {first} is already marked \
                              #[event(subject)]; remove one of the two markers"
                         ),
                     ));
@@ -180,7 +404,7 @@ fn find_subject(input: &DeriveInput) -> syn::Result<Option<SubjectField>> {
                 let member = match &field.ident {
                     Some(ident) => Member::Named(ident.clone()),
                     None => Member::Unnamed(syn::Index {
-                        index: index as u32,
+                        index: u32::try_from(index).expect("a struct has fewer than 2^32 fields"),
                         span: field.span(),
                     }),
                 };
@@ -192,12 +416,10 @@ fn find_subject(input: &DeriveInput) -> syn::Result<Option<SubjectField>> {
             })?;
         }
     }
-    if let Fields::Unit = fields {
-        return Ok(None);
-    }
     Ok(subject)
 }
 
+/// The `$id`s of the data schema and of the envelope schema.
 fn schema_ids(attrs: &EventAttrs) -> (String, String) {
     let (name, version) = (attrs.event_type.value(), attrs.version);
     match &attrs.schema_base {
@@ -215,99 +437,74 @@ fn schema_ids(attrs: &EventAttrs) -> (String, String) {
     }
 }
 
+/// Emits the impl and its checks. Every path is absolute and every primitive is spelled
+/// through `::core::primitive`, so the code means the same whatever the user's module
+/// imports or defines.
 fn emit(input: &DeriveInput, attrs: &EventAttrs, subject: Option<&SubjectField>) -> TokenStream {
     let ident = &input.ident;
     let krate = &attrs.krate;
     let event_type = &attrs.event_type;
     let version = attrs.version;
     let (schema_id, envelope_schema_id) = schema_ids(attrs);
+    let locals = Locals::new();
+    let (version_var, data_var) = (&locals.version, &locals.data);
 
-    let subject_body = match subject {
-        Some(SubjectField { member, ty }) => quote_spanned! {ty.span()=>
+    let subject_body = if let Some(SubjectField { member, ty }) = subject {
+        // Spanned at the field's type: a type that is not string-like is reported there.
+        quote_spanned! {ty.span()=>
             <#ty as #krate::SubjectField>::as_subject(&self.#member)
-        },
-        None => quote!(::core::option::Option::None),
+        }
+    } else {
+        quote!(::core::option::Option::None)
     };
 
-    let (versions_body, older_versions, upcast_check) = match &attrs.upcast_from {
-        None => (
-            quote!(::std::vec![#version]),
-            TokenStream::new(),
-            TokenStream::new(),
-        ),
-        Some(prev) => {
-            let prev_name = quote!(#prev).to_string().replace(' ', "");
-            let type_message = format!(
-                "`upcast_from = {prev_name}` must name an older version of the same event type, \
-                 but `{prev_name}` has a different `type` than `{}`",
-                event_type.value()
-            );
-            let version_message = format!(
-                "`upcast_from = {prev_name}` must name an older version of `{}`, but its version \
-                 is not lower than {version}",
-                event_type.value()
-            );
-            let span = prev.span();
-            (
-                quote! {{
-                    let mut versions = <#prev as #krate::Event>::versions();
-                    versions.push(#version);
-                    versions
-                }},
-                quote_spanned! {span=>
-                    if <#prev as #krate::Event>::versions().contains(&version) {
-                        return <#prev as #krate::Event>::decode_data(version, data)
-                            .map(<Self as ::core::convert::From<#prev>>::from);
-                    }
-                },
-                quote_spanned! {span=>
-                    const _: () = {
-                        ::core::assert!(
-                            #krate::__private::const_str_eq(<#prev as #krate::Event>::TYPE, #event_type),
-                            #type_message
-                        );
-                        ::core::assert!(<#prev as #krate::Event>::VERSION < #version, #version_message);
-                    };
-                },
-            )
-        }
-    };
-    let upcast_from_version = match &attrs.upcast_from {
-        Some(prev) => quote!(::core::option::Option::Some(<#prev as #krate::Event>::VERSION)),
-        None => quote!(::core::option::Option::None),
+    let Upcast {
+        versions_body,
+        decode_older,
+        checks,
+        from_version,
+    } = match &attrs.upcast_from {
+        Some(older) => upcast(attrs, older, &locals),
+        None => Upcast {
+            versions_body: quote!(::std::vec![#version]),
+            decode_older: TokenStream::new(),
+            checks: TokenStream::new(),
+            from_version: quote!(::core::option::Option::None),
+        },
     };
 
     quote! {
+        #[automatically_derived]
         impl #krate::Event for #ident {
-            const TYPE: &'static str = #event_type;
-            const VERSION: u32 = #version;
-            const SCHEMA_ID: &'static str = #schema_id;
+            const TYPE: &'static ::core::primitive::str = #event_type;
+            const VERSION: ::core::primitive::u32 = #version;
+            const SCHEMA_ID: &'static ::core::primitive::str = #schema_id;
 
-            fn subject(&self) -> ::core::option::Option<&str> {
+            fn subject(&self) -> ::core::option::Option<&::core::primitive::str> {
                 #subject_body
             }
 
-            fn versions() -> ::std::vec::Vec<u32> {
+            fn versions() -> ::std::vec::Vec<::core::primitive::u32> {
                 #versions_body
             }
 
             fn decode_data(
-                version: u32,
-                data: &#krate::__private::RawValue,
+                #version_var: ::core::primitive::u32,
+                #data_var: &#krate::__private::RawValue,
             ) -> ::core::result::Result<Self, #krate::DataError> {
-                if version == #version {
-                    return #krate::__private::decode_exact::<Self>(data);
+                if #version_var == #version {
+                    return #krate::__private::decode_exact::<Self>(#data_var);
                 }
-                #older_versions
+                #decode_older
                 ::core::result::Result::Err(#krate::DataError::UnsupportedVersion {
                     event_type: #event_type,
-                    found: version,
+                    found: #version_var,
                     supported: <Self as #krate::Event>::versions(),
                 })
             }
         }
 
-        #upcast_check
+        #checks
 
         #krate::__private::inventory::submit! {
             #krate::__private::EventRegistration {
@@ -316,9 +513,104 @@ fn emit(input: &DeriveInput, attrs: &EventAttrs, subject: Option<&SubjectField>)
                 schema_id: #schema_id,
                 envelope_schema_id: #envelope_schema_id,
                 rust_type: ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#ident)),
-                upcast_from: #upcast_from_version,
+                upcast_from: #from_version,
                 data_schema: #krate::schema::data_schema::<#ident>,
             }
         }
+    }
+}
+
+/// The names of the locals of the generated functions.
+///
+/// Constants in the user's module are visible to the expansion, and a binding with a
+/// constant's name is a constant pattern, whatever its span's hygiene: the prefix keeps an
+/// ordinary `const version` from breaking the impl.
+struct Locals {
+    version: Ident,
+    data: Ident,
+    versions: Ident,
+}
+
+impl Locals {
+    fn new() -> Self {
+        Self {
+            version: format_ident!("__tidings_version"),
+            data: format_ident!("__tidings_data"),
+            versions: format_ident!("__tidings_versions"),
+        }
+    }
+}
+
+/// The parts of the expansion that depend on `upcast_from`.
+struct Upcast {
+    /// The body of `Event::versions`.
+    versions_body: TokenStream,
+    /// Statements of `Event::decode_data` that hand older versions down the chain.
+    decode_older: TokenStream,
+    /// Compile-time checks that the older type is an older version of the same event type.
+    checks: TokenStream,
+    /// The registration's `upcast_from` version.
+    from_version: TokenStream,
+}
+
+fn upcast(attrs: &EventAttrs, older: &Path, locals: &Locals) -> Upcast {
+    let krate = &attrs.krate;
+    let event_type = &attrs.event_type;
+    let version = attrs.version;
+    let Locals {
+        version: version_var,
+        data: data_var,
+        versions: versions_var,
+    } = locals;
+    // Spanned at the `upcast_from` type's name, so that every failure below points at it: a
+    // type that is not an `Event`, a missing `From` impl, a failed check. (A span cannot cover
+    // a whole multi-segment path on stable Rust; the last segment is the informative one.)
+    let span = older
+        .segments
+        .last()
+        .map_or_else(|| older.span(), |segment| segment.ident.span());
+    let older_name = older.to_token_stream().to_string().replace(' ', "");
+    let name = event_type.value();
+    // The messages become `assert!` format strings: escape the braces a path may hold.
+    let type_message = format!(
+        "`upcast_from = {older_name}` must name an older version of `{name}`, but \
+         `{older_name}` has a different event type; upcast only between versions of one event \
+         type"
+    )
+    .replace('{', "{{")
+    .replace('}', "}}");
+    let version_message = format!(
+        "`upcast_from = {older_name}` must name an older version of `{name}`, but the version of \
+         `{older_name}` is not lower than {version}; name the version before this one, or raise \
+         this type's version"
+    )
+    .replace('{', "{{")
+    .replace('}', "}}");
+    Upcast {
+        versions_body: quote_spanned! {span=>
+            let mut #versions_var = <#older as #krate::Event>::versions();
+            #versions_var.push(#version);
+            #versions_var
+        },
+        // Only versions the older type knows go down the chain, so that a version outside
+        // it is refused with this type's list of versions.
+        decode_older: quote_spanned! {span=>
+            if <#older as #krate::Event>::versions().contains(&#version_var) {
+                return <#older as #krate::Event>::decode_data(#version_var, #data_var)
+                    .map(<Self as #krate::__private::UpcastFrom<#older>>::upcast);
+            }
+        },
+        checks: quote_spanned! {span=>
+            const _: () = {
+                ::core::assert!(
+                    #krate::__private::const_str_eq(<#older as #krate::Event>::TYPE, #event_type),
+                    #type_message
+                );
+                ::core::assert!(<#older as #krate::Event>::VERSION < #version, #version_message);
+            };
+        },
+        from_version: quote_spanned! {span=>
+            ::core::option::Option::Some(<#older as #krate::Event>::VERSION)
+        },
     }
 }

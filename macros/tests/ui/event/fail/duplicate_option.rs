@@ -1,0 +1,10 @@
+use tidings_events::Event;
+
+#[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema, Event)]
+#[event(type = "shop.order.placed", version = 1)]
+#[event(version = 2)]
+pub struct OrderPlaced {
+    pub order_id: String,
+}
+
+fn main() {}

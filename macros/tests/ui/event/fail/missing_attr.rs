@@ -1,0 +1,8 @@
+use tidings_events::Event;
+
+#[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema, Event)]
+pub struct OrderPlaced {
+    pub order_id: String,
+}
+
+fn main() {}
