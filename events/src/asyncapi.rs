@@ -77,7 +77,8 @@ pub fn document(registry: &Registry, info: &AsyncApiInfo) -> Value {
                 key.clone(),
                 json!({"$ref": format!("#/components/messages/{id}")}),
             );
-            operation_messages.push(json!({"$ref": format!("#/channels/{channel}/messages/{key}")}));
+            operation_messages
+                .push(json!({"$ref": format!("#/channels/{channel}/messages/{key}")}));
         }
         channels.insert(
             channel.clone(),

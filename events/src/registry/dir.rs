@@ -249,7 +249,10 @@ fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Regis
 }
 
 /// `*.schema.json` files one level below `dir` that the registry no longer has.
-fn stale_schema_files(dir: &Path, wanted: &BTreeSet<PathBuf>) -> Result<Vec<PathBuf>, RegistryError> {
+fn stale_schema_files(
+    dir: &Path,
+    wanted: &BTreeSet<PathBuf>,
+) -> Result<Vec<PathBuf>, RegistryError> {
     let mut stale = Vec::new();
     for type_dir in fs::read_dir(dir).map_err(io("list", dir))? {
         let type_dir = type_dir.map_err(io("list", dir))?.path();
