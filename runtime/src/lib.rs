@@ -11,19 +11,37 @@
 
 #![warn(missing_docs)]
 
+pub mod config;
 pub mod context;
+pub mod dead_letter;
 pub mod error;
 pub mod event_set;
+pub mod handler;
+pub mod lambda;
+pub mod metrics;
 pub mod options;
 pub mod outcome;
+pub mod pipeline;
 pub mod store;
+pub mod telemetry;
+pub mod testing;
 pub mod transport;
 
 pub use context::Context;
+pub use dead_letter::{DeadLetter, DeadLetterQueue, MemoryDeadLetterQueue};
 pub use error::HandlerError;
 pub use event_set::{AcceptedType, EventSet};
+pub use handler::EventHandler;
 pub use options::{HandlerOptions, OnUnknownType, Ordering, Source};
 pub use outcome::{Outcome, Reason, ReasonCode};
+pub use pipeline::{BatchResult, InvocationInfo, Processor, RecordResult};
 pub use store::{MemoryStore, Store};
 pub use tidings_events as events;
 pub use tidings_events::{Attributes, Envelope, Event};
+pub use tidings_macros::{EventSet, event_handler};
+
+/// Items the macros expand to. Not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use inventory;
+}

@@ -18,6 +18,9 @@ pub enum Outcome {
         /// The newest sequence already processed (or in this batch) for the subject.
         newest: u64,
     },
+    /// The event's type is not one the handler accepts and the handler was told to ignore
+    /// such types (`on_unknown_type = "ignore"`): acknowledged, not run.
+    Ignored,
     /// A transient failure: reported in `batchItemFailures` so the queue delivers it again.
     Retry(Reason),
     /// A permanent failure: never retried; dead-lettered when a dead-letter queue is
@@ -58,6 +61,7 @@ impl Outcome {
             Self::Processed => "processed",
             Self::Duplicate => "duplicate",
             Self::Stale { .. } => "stale",
+            Self::Ignored => "ignored",
             Self::Retry(_) => "retry",
             Self::Rejected { .. } => "rejected",
         }
@@ -126,6 +130,11 @@ pub enum ReasonCode {
     DeadlineExceeded,
     /// An earlier message of the same FIFO message group failed, so this one must wait.
     GroupBlocked,
+    /// Another record of the batch (a copy of this event, or a newer event of its
+    /// subject) failed, so this one is retried with it.
+    BatchSibling,
+    /// The record was rejected but the dead-letter queue could not take it.
+    DeadLetterFailed,
 }
 
 impl ReasonCode {
@@ -148,6 +157,8 @@ impl ReasonCode {
             Self::HandlerPanicked => "handler-panicked",
             Self::DeadlineExceeded => "deadline-exceeded",
             Self::GroupBlocked => "group-blocked",
+            Self::BatchSibling => "batch-sibling",
+            Self::DeadLetterFailed => "dead-letter-failed",
         }
     }
 }

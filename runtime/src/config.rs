@@ -1,0 +1,126 @@
+//! [`Config`]: what a deployed handler reads from its environment.
+//!
+//! | variable | meaning | default |
+//! |---|---|---|
+//! | `TIDINGS_STORE` | `memory` or `dynamodb` | `memory` |
+//! | `TIDINGS_DEAD_LETTER_QUEUE_URL` | SQS queue for rejected records | none: rejected records are reported as failures |
+//! | `TIDINGS_CONCURRENCY` | records of a standard batch run at once | the handler's `concurrency` |
+//! | `TIDINGS_IDEMPOTENCY_TTL_SECS` | how long completed records are remembered | 86400 |
+//! | `TIDINGS_DEADLINE_MARGIN_MS` | cancel the handler this long before the deadline | 500 |
+//! | `TIDINGS_MAX_BODY_BYTES` | largest body accepted | 1048576 |
+//! | `TIDINGS_METRICS_NAMESPACE` | CloudWatch namespace of the EMF metrics | `tidings` |
+//! | `AWS_LAMBDA_FUNCTION_NAME` | prefixes idempotency keys (set by Lambda) | the handler name |
+
+use std::time::Duration;
+
+use crate::HandlerOptions;
+
+/// Which store backend to use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreKind {
+    /// In process memory: duplicates are only caught within one container.
+    Memory,
+    /// A DynamoDB table (feature `dynamodb`), named by `TIDINGS_TABLE`.
+    DynamoDb,
+}
+
+/// The environment's configuration of a handler.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The options, with the environment's overrides applied.
+    pub options: HandlerOptions,
+    /// The store backend.
+    pub store: StoreKind,
+    /// The dead-letter queue URL, if any.
+    pub dead_letter_queue_url: Option<String>,
+    /// The function name that prefixes keys.
+    pub function_name: String,
+}
+
+/// A variable of the environment that could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("environment variable {name}={value:?} is invalid: {expected}")]
+pub struct ConfigError {
+    /// The variable.
+    pub name: &'static str,
+    /// Its value.
+    pub value: String,
+    /// What it should be.
+    pub expected: &'static str,
+}
+
+impl Config {
+    /// Reads the configuration of a handler whose attribute options are `options`.
+    pub fn from_env(options: HandlerOptions) -> Result<Self, ConfigError> {
+        Self::from_lookup(options, |name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(
+        mut options: HandlerOptions,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let store = match lookup("TIDINGS_STORE").as_deref() {
+            None | Some("") | Some("memory") => StoreKind::Memory,
+            Some("dynamodb") => StoreKind::DynamoDb,
+            Some(other) => {
+                return Err(ConfigError {
+                    name: "TIDINGS_STORE",
+                    value: other.to_owned(),
+                    expected: "`memory` or `dynamodb`",
+                });
+            }
+        };
+        if let Some(n) = number(&lookup, "TIDINGS_CONCURRENCY", "a whole number from 1 up")? {
+            options.concurrency = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        if let Some(secs) = number(
+            &lookup,
+            "TIDINGS_IDEMPOTENCY_TTL_SECS",
+            "seconds, a whole number from 1 up",
+        )? {
+            options.idempotency_ttl = Duration::from_secs(secs);
+        }
+        if let Some(ms) = number(
+            &lookup,
+            "TIDINGS_DEADLINE_MARGIN_MS",
+            "milliseconds, a whole number from 1 up",
+        )? {
+            options.deadline_margin = Duration::from_millis(ms);
+        }
+        if let Some(bytes) = number(
+            &lookup,
+            "TIDINGS_MAX_BODY_BYTES",
+            "bytes, a whole number from 1 up",
+        )? {
+            options.max_body_bytes = usize::try_from(bytes).unwrap_or(usize::MAX);
+        }
+        Ok(Self {
+            function_name: lookup("AWS_LAMBDA_FUNCTION_NAME")
+                .filter(|name| !name.is_empty())
+                .unwrap_or_else(|| options.name.to_owned()),
+            options,
+            store,
+            dead_letter_queue_url: lookup("TIDINGS_DEAD_LETTER_QUEUE_URL")
+                .filter(|url| !url.is_empty()),
+        })
+    }
+}
+
+fn number(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    expected: &'static str,
+) -> Result<Option<u64>, ConfigError> {
+    match lookup(name) {
+        None => Ok(None),
+        Some(value) => match value.trim().parse::<u64>() {
+            Ok(n) if n >= 1 => Ok(Some(n)),
+            _ => Err(ConfigError {
+                name,
+                value,
+                expected,
+            }),
+        },
+    }
+}

@@ -1,0 +1,105 @@
+//! The Lambda entrypoint `#[event_handler]` generates a call to: [`run`].
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::Value;
+
+use crate::config::{Config, StoreKind};
+use crate::handler::EventHandler;
+use crate::pipeline::{InvocationInfo, Processor};
+use crate::transport::Invocation;
+use crate::{Source, metrics};
+
+/// The error type of the Lambda runtime.
+pub type Error = lambda_runtime::Error;
+
+/// Runs `handler` as a Lambda function: reads the configuration from the environment, then
+/// answers invocations until the runtime stops.
+///
+/// A current-thread Tokio runtime serves: one invocation runs at a time, and records of a
+/// batch run concurrently on it. Nothing here makes a network call before the first
+/// invocation, which keeps cold starts short.
+pub fn run<H: EventHandler>(handler: H) -> Result<(), Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(serve(handler))
+}
+
+/// [`run`] inside an existing Tokio runtime.
+pub async fn serve<H: EventHandler>(handler: H) -> Result<(), Error> {
+    crate::telemetry::init();
+    let processor = Arc::new(processor_from_env(handler).await?);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Invocation>| {
+        let processor = Arc::clone(&processor);
+        async move { answer(&processor, event).await }
+    }))
+    .await
+}
+
+/// Builds the processor the environment describes.
+pub async fn processor_from_env<H: EventHandler>(handler: H) -> Result<Processor<H>, Error> {
+    let config = Config::from_env(H::OPTIONS)?;
+    let processor = Processor::new(handler)
+        .with_options(config.options.clone())
+        .with_function_name(&config.function_name);
+    match config.store {
+        StoreKind::Memory => {
+            if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+                tracing::warn!(
+                    "TIDINGS_STORE is `memory`: duplicates are only caught within one Lambda \
+                     container; set TIDINGS_STORE=dynamodb for production"
+                );
+            }
+        }
+        StoreKind::DynamoDb => {
+            return Err(
+                "TIDINGS_STORE=dynamodb needs tidings built with the `dynamodb` feature".into(),
+            );
+        }
+    }
+    if config.dead_letter_queue_url.is_some() {
+        return Err(
+            "TIDINGS_DEAD_LETTER_QUEUE_URL needs tidings built with the `sqs` feature".into(),
+        );
+    }
+    Ok(processor)
+}
+
+/// Answers one invocation.
+pub async fn answer<H: EventHandler>(
+    processor: &Processor<H>,
+    event: LambdaEvent<Invocation>,
+) -> Result<Value, Error> {
+    let (invocation, context) = event.into_parts();
+    let info = InvocationInfo {
+        request_id: context.request_id.clone(),
+        deadline: UNIX_EPOCH + Duration::from_millis(context.deadline),
+    };
+    let expected = processor.options().source;
+    let is_sns = matches!(invocation, Invocation::Sns(_));
+    if (expected == Source::Sqs && is_sns) || (expected == Source::Sns && !is_sns) {
+        return Err(format!(
+            "`{}` is declared with source = \"{}\" but was invoked by {}; fix the event source \
+             or the handler's `source` option",
+            processor.options().name,
+            if expected == Source::Sqs {
+                "sqs"
+            } else {
+                "sns"
+            },
+            if is_sns { "SNS" } else { "SQS" }
+        )
+        .into());
+    }
+    let result = processor.process(invocation.deliveries(), &info).await;
+    metrics::emit(processor.options().name, &result, SystemTime::now());
+    if is_sns {
+        result.sns_result()?;
+        Ok(Value::Null)
+    } else {
+        Ok(serde_json::to_value(result.sqs_response()?)?)
+    }
+}

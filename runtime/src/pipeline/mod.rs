@@ -1,0 +1,535 @@
+//! The pipeline: every record of a batch, from delivery to [`Outcome`].
+//!
+//! Standard queues run a batch in phases, so a remote store costs a constant number of
+//! sequential round trips whatever the batch size: claim every record at once, run the
+//! handlers concurrently (bounded), then complete the successes and release the failures at
+//! once. FIFO queues run each message group in order and stop a group at its first failure,
+//! as SQS ordering requires; groups run concurrently.
+
+mod prepare;
+mod result;
+mod run;
+
+pub use prepare::InvocationInfo;
+pub use result::{BatchResult, RecordResult, UnidentifiedRecord};
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use futures_util::future::join_all;
+use futures_util::stream;
+use tracing::Instrument;
+
+use crate::dead_letter::{DeadLetter, DeadLetterQueue};
+use crate::handler::EventHandler;
+use crate::outcome::{Outcome, ReasonCode};
+use crate::store::{ClaimOutcome, Completion, MemoryStore, Release, Store, now_millis};
+use crate::transport::{Delivery, TransportError};
+use crate::{HandlerOptions, Ordering};
+use prepare::{FollowKind, PrepareParams, Ready, Record, Stage, prepare};
+
+/// Runs batches of records through a handler, with a store and an optional dead-letter
+/// queue.
+pub struct Processor<H: EventHandler> {
+    handler: H,
+    options: HandlerOptions,
+    store: Arc<dyn Store>,
+    dead_letters: Option<Arc<dyn DeadLetterQueue>>,
+    key_prefix: String,
+}
+
+impl<H: EventHandler> Processor<H> {
+    /// A processor with the handler's options, the in-memory store and no dead-letter queue.
+    pub fn new(handler: H) -> Self {
+        let options = H::OPTIONS;
+        Self {
+            handler,
+            key_prefix: options.name.to_owned(),
+            options,
+            store: Arc::new(MemoryStore::new()),
+            dead_letters: None,
+        }
+    }
+
+    /// Uses `store` for idempotency records and subject sequences.
+    pub fn with_store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = store;
+        self
+    }
+
+    /// Sends rejected records to `queue` at once, acknowledging them.
+    pub fn with_dead_letter_queue(mut self, queue: Arc<dyn DeadLetterQueue>) -> Self {
+        self.dead_letters = Some(queue);
+        self
+    }
+
+    /// Replaces the options (e.g. with values from the environment).
+    pub fn with_options(mut self, options: HandlerOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Prefixes idempotency keys and subjects with `function` and the handler name, so that
+    /// two functions (or two handlers) sharing a table never see each other's records.
+    pub fn with_function_name(mut self, function: &str) -> Self {
+        self.key_prefix = format!("{function}#{}", self.options.name);
+        self
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &HandlerOptions {
+        &self.options
+    }
+
+    /// Runs one invocation's records through the pipeline.
+    pub async fn process(
+        &self,
+        deliveries: Vec<Result<Delivery, TransportError>>,
+        invocation: &InvocationInfo,
+    ) -> BatchResult {
+        let batch_span = tracing::info_span!(
+            "batch",
+            handler = self.options.name,
+            request_id = invocation.request_id.as_str(),
+            records = deliveries.len(),
+        );
+        async {
+            let params = PrepareParams {
+                options: &self.options,
+                key_prefix: &self.key_prefix,
+                invocation,
+            };
+            let fifo = deliveries
+                .iter()
+                .any(|d| d.as_ref().is_ok_and(Delivery::is_fifo));
+            let mut records: Vec<Record<H::Events>> = deliveries
+                .into_iter()
+                .map(|delivered| prepare::<H>(delivered, &params))
+                .collect();
+            if fifo {
+                self.process_fifo(&mut records).await;
+            } else {
+                self.process_standard(&mut records).await;
+                self.dead_letter(&mut records).await;
+            }
+            let result = BatchResult::new(&records, self.dead_letters.is_some());
+            result.log();
+            result
+        }
+        .instrument(batch_span)
+        .await
+    }
+
+    /// Standard queues (and SNS): claim all, run all, complete all.
+    async fn process_standard(&self, records: &mut [Record<H::Events>]) {
+        assign_leaders(records, self.options.ordering);
+        let ready: Vec<usize> = (0..records.len())
+            .filter(|&i| matches!(records[i].stage, Stage::Ready(_)))
+            .collect();
+        let claims: Vec<_> = ready
+            .iter()
+            .map(|&i| ready_of(&records[i]).claim.clone())
+            .collect();
+        let claimed = if claims.is_empty() {
+            Vec::new()
+        } else {
+            self.store.claim(&claims, now_millis()).await
+        };
+
+        let mut to_run = Vec::new();
+        for (&i, answer) in ready.iter().zip(claimed) {
+            match interpret_claim(answer, ready_of(&records[i])) {
+                None => to_run.push(i),
+                Some(outcome) => records[i].stage = Stage::Done(outcome),
+            }
+        }
+
+        // The handler consumes its envelope: take the ready records out of the batch.
+        let running: Vec<(usize, Ready<H::Events>)> = to_run
+            .iter()
+            .map(|&i| (i, take_ready(&mut records[i])))
+            .collect();
+        let mut envelopes = Vec::with_capacity(running.len());
+        let mut held = Vec::with_capacity(running.len());
+        for (i, ready) in running {
+            envelopes.push(ready.envelope);
+            held.push((i, ready.claim, ready.ctx));
+        }
+        let runs = stream::iter(
+            envelopes
+                .into_iter()
+                .zip(&held)
+                .map(|(envelope, (i, _, ctx))| {
+                    run::call(&self.handler, envelope, ctx, self.options.deadline_margin)
+                        .instrument(records[*i].span.clone())
+                }),
+        )
+        .buffered(self.options.concurrency.max(1))
+        .collect::<Vec<Outcome>>()
+        .await;
+
+        let mut completions = Vec::new();
+        let mut releases = Vec::new();
+        for ((i, claim, _), outcome) in held.iter().zip(&runs) {
+            if *outcome == Outcome::Processed {
+                completions.push((*i, self.completion(claim)));
+            } else {
+                releases.push(release_of(claim));
+            }
+        }
+        let completion_requests: Vec<_> = completions.iter().map(|(_, c)| c.clone()).collect();
+        let (completed, released) = futures_util::future::join(
+            async {
+                if completion_requests.is_empty() {
+                    Vec::new()
+                } else {
+                    self.store.complete(&completion_requests).await
+                }
+            },
+            async {
+                if releases.is_empty() {
+                    Vec::new()
+                } else {
+                    self.store.release(&releases).await
+                }
+            },
+        )
+        .await;
+        for ((i, _), answer) in completions.iter().zip(completed) {
+            if let Err(error) = answer {
+                // The side effect happened; retrying would run it again. Acknowledge, and let
+                // the in-progress record lapse at its lock expiry.
+                records[*i].span.in_scope(|| {
+                    tracing::warn!(%error, "handler succeeded but its completion was not stored")
+                });
+            }
+        }
+        for answer in released {
+            if let Err(error) = answer {
+                tracing::warn!(%error, "lock not released; it lapses at the invocation deadline");
+            }
+        }
+        for ((i, _, _), outcome) in held.iter().zip(runs) {
+            records[*i].stage = Stage::Done(outcome);
+        }
+        resolve_followers(records);
+    }
+
+    /// FIFO queues: each message group in order, stopping at its first failure.
+    async fn process_fifo(&self, records: &mut [Record<H::Events>]) {
+        let mut groups: Vec<(Option<String>, Vec<usize>)> = Vec::new();
+        for (i, record) in records.iter().enumerate() {
+            let group = record.delivery.as_ref().and_then(|d| d.group_id.clone());
+            match groups.iter_mut().find(|(g, _)| *g == group) {
+                Some((_, members)) => members.push(i),
+                None => groups.push((group, vec![i])),
+            }
+        }
+        // Each group owns disjoint records; take them out to run the groups concurrently.
+        let mut slots: Vec<Option<Record<H::Events>>> = Vec::new();
+        let placeholder = || Record {
+            message_id: None,
+            delivery: None,
+            attributes: None,
+            stage: Stage::Done(Outcome::Processed),
+            span: tracing::Span::none(),
+        };
+        for record in records.iter_mut() {
+            slots.push(Some(std::mem::replace(record, placeholder())));
+        }
+        let group_runs = groups.iter().map(|(_, members)| {
+            let mut group: Vec<(usize, Record<H::Events>)> = members
+                .iter()
+                .map(|&i| (i, slots[i].take().expect("each record is in one group")))
+                .collect();
+            async move {
+                let mut blocked = false;
+                for (_, record) in group.iter_mut() {
+                    if blocked {
+                        record.stage = Stage::Done(Outcome::retry(
+                            ReasonCode::GroupBlocked,
+                            "an earlier message of this FIFO message group failed; retried after it to keep the group's order",
+                        ));
+                        continue;
+                    }
+                    self.process_one(record).await;
+                    if let Stage::Done(Outcome::Rejected { .. }) = record.stage {
+                        self.dead_letter(std::slice::from_mut(record)).await;
+                    }
+                    blocked = record_fails(record, self.dead_letters.is_some());
+                }
+                group
+            }
+        });
+        for group in join_all(group_runs).await {
+            for (i, record) in group {
+                records[i] = record;
+            }
+        }
+    }
+
+    /// One record on its own: claim, run, complete or release.
+    async fn process_one(&self, record: &mut Record<H::Events>) {
+        let Stage::Ready(ready) = &record.stage else {
+            return;
+        };
+        let answer = self
+            .store
+            .claim(std::slice::from_ref(&ready.claim), now_millis())
+            .await
+            .pop()
+            .unwrap_or_else(|| Err(crate::store::StoreError::Unavailable("no answer".into())));
+        if let Some(outcome) = interpret_claim(answer, ready) {
+            record.stage = Stage::Done(outcome);
+            return;
+        }
+        let ready = take_ready(record);
+        let outcome = run::call(
+            &self.handler,
+            ready.envelope,
+            &ready.ctx,
+            self.options.deadline_margin,
+        )
+        .instrument(record.span.clone())
+        .await;
+        if outcome == Outcome::Processed {
+            if let Some(Err(error)) = self
+                .store
+                .complete(&[self.completion(&ready.claim)])
+                .await
+                .pop()
+            {
+                tracing::warn!(%error, "handler succeeded but its completion was not stored");
+            }
+        } else if let Some(Err(error)) = self.store.release(&[release_of(&ready.claim)]).await.pop()
+        {
+            tracing::warn!(%error, "lock not released; it lapses at the invocation deadline");
+        }
+        record.stage = Stage::Done(outcome);
+    }
+
+    fn completion(&self, claim: &crate::store::Claim) -> Completion {
+        Completion {
+            key: claim.key.clone(),
+            expires_at: now_millis() + self.options.idempotency_ttl.as_millis() as u64,
+            ordering: claim.ordering.clone(),
+        }
+    }
+
+    /// Sends the rejected records among `records` to the dead-letter queue, if one is
+    /// configured; a record the queue does not take becomes a retry.
+    async fn dead_letter(&self, records: &mut [Record<H::Events>]) {
+        let Some(queue) = &self.dead_letters else {
+            return;
+        };
+        let mut letters = Vec::new();
+        let mut indices = Vec::new();
+        for (i, record) in records.iter().enumerate() {
+            if let Stage::Done(Outcome::Rejected {
+                reason,
+                dead_lettered: false,
+            }) = &record.stage
+            {
+                let Some(letter) = letter_of(record, reason.clone(), self.options.name) else {
+                    continue;
+                };
+                letters.push(letter);
+                indices.push(i);
+            }
+        }
+        if letters.is_empty() {
+            return;
+        }
+        let answers = queue.send(&letters).await;
+        for ((i, letter), answer) in indices.into_iter().zip(letters).zip(answers) {
+            records[i].stage = Stage::Done(match answer {
+                Ok(()) => Outcome::Rejected {
+                    reason: letter.reason,
+                    dead_lettered: true,
+                },
+                Err(error) => Outcome::retry(
+                    ReasonCode::DeadLetterFailed,
+                    format!(
+                        "rejected ({}), but the dead-letter queue did not take it: {error}",
+                        letter.reason
+                    ),
+                ),
+            });
+        }
+    }
+}
+
+fn ready_of<E>(record: &Record<E>) -> &Ready<E> {
+    match &record.stage {
+        Stage::Ready(ready) => ready,
+        _ => unreachable!("only ready records are claimed and run"),
+    }
+}
+
+/// Takes a ready record's envelope, claim and context out of the batch to run it; the
+/// record's stage is set again once the outcome is known.
+fn take_ready<E>(record: &mut Record<E>) -> Ready<E> {
+    match std::mem::replace(&mut record.stage, Stage::Done(Outcome::Processed)) {
+        Stage::Ready(ready) => *ready,
+        _ => unreachable!("only ready records are run"),
+    }
+}
+
+fn release_of(claim: &crate::store::Claim) -> Release {
+    Release {
+        key: claim.key.clone(),
+        subject: claim.ordering.as_ref().map(|o| o.subject.clone()),
+    }
+}
+
+fn letter_of<E>(
+    record: &Record<E>,
+    reason: crate::outcome::Reason,
+    handler: &'static str,
+) -> Option<DeadLetter> {
+    let delivery = record.delivery.as_ref();
+    Some(DeadLetter {
+        message_id: record.message_id.clone()?,
+        body: delivery.map(|d| d.body.clone()).unwrap_or_default(),
+        attributes: delivery.map(|d| d.attributes.clone()).unwrap_or_default(),
+        reason,
+        handler,
+        event_id: record.attributes.as_ref().map(|a| a.id.clone()),
+        receive_count: delivery.map_or(1, |d| d.receive_count),
+    })
+}
+
+/// Whether a finished record counts as a failure of its batch (reported to the queue).
+fn record_fails<E>(record: &Record<E>, has_dead_letter_queue: bool) -> bool {
+    match &record.stage {
+        Stage::Done(Outcome::Retry(_)) => true,
+        Stage::Done(Outcome::Rejected { dead_lettered, .. }) => {
+            !dead_lettered && !has_dead_letter_queue
+        }
+        _ => false,
+    }
+}
+
+/// What a claim answer means for a record: `None` to run it, or its outcome.
+fn interpret_claim<E>(
+    answer: Result<ClaimOutcome, crate::store::StoreError>,
+    ready: &Ready<E>,
+) -> Option<Outcome> {
+    let sequence = ready.claim.ordering.as_ref().map_or(0, |o| o.sequence);
+    match answer {
+        Ok(ClaimOutcome::Acquired) => None,
+        Ok(ClaimOutcome::Completed) => Some(Outcome::Duplicate),
+        Ok(ClaimOutcome::KeyReused) => Some(Outcome::rejected(
+            ReasonCode::KeyReused,
+            format!(
+                "idempotency key `{}` was already used for a different payload; keys must be \
+                 unique per event (publish each event with a new id, or pick another key field)",
+                ready.claim.key
+            ),
+        )),
+        Ok(ClaimOutcome::InProgress { until }) => Some(Outcome::retry(
+            ReasonCode::InProgress,
+            format!(
+                "another delivery of this event is being processed (its lock lapses at {until} ms)"
+            ),
+        )),
+        Ok(ClaimOutcome::SubjectBusy { until }) => Some(Outcome::retry(
+            ReasonCode::InProgress,
+            format!(
+                "another event of the same subject is being processed (its lock lapses at {until} ms)"
+            ),
+        )),
+        Ok(ClaimOutcome::NotNewer { newest }) if newest == sequence => Some(Outcome::Duplicate),
+        Ok(ClaimOutcome::NotNewer { newest }) => Some(Outcome::Stale { sequence, newest }),
+        Err(error) => Some(Outcome::retry(ReasonCode::Store, error.to_string())),
+    }
+}
+
+/// Makes later copies of an event, and (under `latest_wins`) older events of a subject that
+/// a newer event of the same batch supersedes, follow that record instead of running.
+fn assign_leaders<E>(records: &mut [Record<E>], ordering: Ordering) {
+    let mut by_key: HashMap<String, usize> = HashMap::new();
+    let mut by_subject: HashMap<String, (usize, u64)> = HashMap::new();
+    for i in 0..records.len() {
+        let Stage::Ready(ready) = &records[i].stage else {
+            continue;
+        };
+        if let Some(&leader) = by_key.get(&ready.claim.key) {
+            records[i].stage = Stage::Follows {
+                leader,
+                kind: FollowKind::SameKey,
+            };
+            continue;
+        }
+        by_key.insert(ready.claim.key.clone(), i);
+        if ordering == Ordering::LatestWins {
+            if let Some(order) = &ready.claim.ordering {
+                by_subject
+                    .entry(order.subject.clone())
+                    .and_modify(|best| {
+                        if order.sequence > best.1 {
+                            *best = (i, order.sequence);
+                        }
+                    })
+                    .or_insert((i, order.sequence));
+            }
+        }
+    }
+    for i in 0..records.len() {
+        let Stage::Ready(ready) = &records[i].stage else {
+            continue;
+        };
+        let Some(order) = &ready.claim.ordering else {
+            continue;
+        };
+        let (leader, newest) = by_subject[&order.subject];
+        if leader != i {
+            records[i].stage = Stage::Follows {
+                leader,
+                kind: FollowKind::Superseded {
+                    sequence: order.sequence,
+                    by: newest,
+                },
+            };
+        }
+    }
+}
+
+/// Gives every follower its outcome from its leader's.
+fn resolve_followers<E>(records: &mut [Record<E>]) {
+    for i in 0..records.len() {
+        let Stage::Follows { leader, kind } = records[i].stage else {
+            continue;
+        };
+        let Stage::Done(leader_outcome) = &records[leader].stage else {
+            unreachable!("leaders are never followers and finish before their followers");
+        };
+        let outcome = match (leader_outcome, kind) {
+            (Outcome::Retry(_), FollowKind::SameKey) => Outcome::retry(
+                ReasonCode::BatchSibling,
+                "another copy of this event in the same batch failed; retried with it",
+            ),
+            (Outcome::Retry(_) | Outcome::Rejected { .. }, FollowKind::Superseded { .. }) => {
+                Outcome::retry(
+                    ReasonCode::BatchSibling,
+                    "a newer event of the same subject in this batch failed; retried so that it \
+                     runs if the newer one never does",
+                )
+            }
+            (_, FollowKind::SameKey) => Outcome::Duplicate,
+            (leader_outcome, FollowKind::Superseded { sequence, by }) => {
+                let newest = match leader_outcome {
+                    Outcome::Stale { newest, .. } => (*newest).max(by),
+                    _ => by,
+                };
+                if newest == sequence {
+                    Outcome::Duplicate
+                } else {
+                    Outcome::Stale { sequence, newest }
+                }
+            }
+        };
+        records[i].stage = Stage::Done(outcome);
+    }
+}

@@ -1,0 +1,254 @@
+//! The steps of the pipeline that need no I/O: from a delivery to a typed, keyed record
+//! ready to claim, or to an early outcome.
+//!
+//! decode transport → parse envelope → route by type → check version → key and ordering
+
+use std::time::SystemTime;
+
+use sha2::{Digest, Sha256};
+use tidings_events::{Attributes, DataError, Envelope, RawEnvelope};
+
+use crate::handler::EventHandler;
+use crate::outcome::{Outcome, ReasonCode};
+use crate::store::{Claim, SubjectSequence, to_millis};
+use crate::transport::{Delivery, TransportError};
+use crate::{Context, EventSet, HandlerOptions, OnUnknownType, Ordering};
+
+/// One record of a batch as the pipeline carries it from step to step.
+pub(crate) struct Record<E> {
+    /// The message id, when the transport record could be read.
+    pub message_id: Option<String>,
+    /// The delivery, when the transport record could be read.
+    pub delivery: Option<Delivery>,
+    /// The envelope's attributes, when it could be read.
+    pub attributes: Option<Attributes>,
+    /// Where the record stands.
+    pub stage: Stage<E>,
+    /// The record's tracing span.
+    pub span: tracing::Span,
+}
+
+/// Where a record stands in the pipeline.
+pub(crate) enum Stage<E> {
+    /// Finished, with its outcome.
+    Done(Outcome),
+    /// Ready to claim and run.
+    Ready(Box<Ready<E>>),
+    /// Waits for another record of the batch and derives its outcome from it.
+    Follows { leader: usize, kind: FollowKind },
+}
+
+/// A record that passed every check and only needs its lock and its handler.
+pub(crate) struct Ready<E> {
+    pub envelope: Envelope<E>,
+    pub claim: Claim,
+    pub ctx: Context,
+}
+
+/// Why a record follows another one of its batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FollowKind {
+    /// The same idempotency key: another copy of the same event.
+    SameKey,
+    /// The same subject with a lower (or equal) sequence, under `latest_wins`.
+    Superseded { sequence: u64, by: u64 },
+}
+
+/// The invocation a batch belongs to.
+#[derive(Debug, Clone)]
+pub struct InvocationInfo {
+    /// The Lambda request id.
+    pub request_id: String,
+    /// When Lambda stops the invocation.
+    pub deadline: SystemTime,
+}
+
+/// Everything [`prepare`] needs besides the delivery.
+pub(crate) struct PrepareParams<'a> {
+    pub options: &'a HandlerOptions,
+    pub key_prefix: &'a str,
+    pub invocation: &'a InvocationInfo,
+}
+
+/// Turns one transport result into a record: ready to claim, or done.
+pub(crate) fn prepare<H: EventHandler>(
+    delivered: Result<Delivery, TransportError>,
+    params: &PrepareParams<'_>,
+) -> Record<H::Events> {
+    let delivery = match delivered {
+        Ok(delivery) => delivery,
+        Err(error) => {
+            let code = error.reason.code;
+            return Record {
+                span: record_span(params.options.name, error.message_id.as_deref(), None, 0),
+                message_id: error.message_id,
+                delivery: None,
+                attributes: None,
+                stage: Stage::Done(Outcome::rejected(code, error.reason.message)),
+            };
+        }
+    };
+    let message_id = Some(delivery.message_id.clone());
+    let (attributes, stage) = match check::<H>(&delivery, params) {
+        Ok(ready) => (
+            Some(ready.envelope.attributes.clone()),
+            Stage::Ready(Box::new(ready)),
+        ),
+        Err((attributes, outcome)) => (attributes, Stage::Done(outcome)),
+    };
+    Record {
+        span: record_span(
+            params.options.name,
+            message_id.as_deref(),
+            attributes.as_ref(),
+            delivery.receive_count,
+        ),
+        message_id,
+        delivery: Some(delivery),
+        attributes,
+        stage,
+    }
+}
+
+type Early = (Option<Attributes>, Outcome);
+
+fn check<H: EventHandler>(
+    delivery: &Delivery,
+    params: &PrepareParams<'_>,
+) -> Result<Ready<H::Events>, Early> {
+    let options = params.options;
+    if delivery.body.len() > options.max_body_bytes {
+        return Err((
+            None,
+            Outcome::rejected(
+                ReasonCode::Oversized,
+                format!(
+                    "body is {} bytes, over this handler's limit of {} bytes; publish large \
+                     payloads by reference or raise `max_body_bytes`",
+                    delivery.body.len(),
+                    options.max_body_bytes
+                ),
+            ),
+        ));
+    }
+    let raw = RawEnvelope::decode_raw(&delivery.body)
+        .map_err(|e| (None, Outcome::rejected(ReasonCode::Envelope, e.to_string())))?;
+    let attributes = raw.attributes.clone();
+    let early = |outcome: Outcome| (Some(attributes.clone()), outcome);
+
+    if !H::Events::accepts(&raw.attributes.event_type) {
+        let accepted: Vec<&str> = H::Events::accepted().iter().map(|a| a.event_type).collect();
+        let message = format!(
+            "event type `{}` is not handled by `{}` (it accepts {accepted:?}); fix the \
+             subscription's filter policy or set on_unknown_type = \"ignore\"",
+            raw.attributes.event_type, options.name
+        );
+        return Err(early(match options.on_unknown_type {
+            OnUnknownType::Reject => Outcome::rejected(ReasonCode::UnknownType, message),
+            OnUnknownType::Ignore => Outcome::Ignored,
+        }));
+    }
+    let data = H::Events::decode(&raw).map_err(|error| {
+        early(match &error {
+            DataError::UnsupportedVersion { .. } => {
+                Outcome::rejected(ReasonCode::UnsupportedVersion, error.to_string())
+            }
+            DataError::Invalid { .. } => {
+                Outcome::rejected(ReasonCode::InvalidData, error.to_string())
+            }
+        })
+    })?;
+    let envelope = Envelope {
+        attributes: raw.attributes,
+        data,
+    };
+
+    let key = H::idempotency_key(&envelope).unwrap_or_else(|| envelope.attributes.id.clone());
+    let ordering = match options.ordering {
+        Ordering::None => None,
+        Ordering::LatestWins => {
+            let subject = envelope
+                .attributes
+                .subject
+                .as_deref()
+                .or_else(|| envelope.data.subject());
+            match (subject, envelope.attributes.sequence) {
+                (Some(subject), Some(sequence)) => Some(SubjectSequence {
+                    subject: format!("{}#subject#{subject}", params.key_prefix),
+                    sequence,
+                }),
+                (subject, sequence) => {
+                    let missing = match (subject, sequence) {
+                        (None, None) => "a subject and a sequence",
+                        (None, Some(_)) => "a subject",
+                        _ => "a sequence",
+                    };
+                    return Err(early(Outcome::rejected(
+                        ReasonCode::MissingOrdering,
+                        format!(
+                            "`{}` uses ordering = \"latest_wins\", which needs {missing} on every \
+                             event; publish with `.with_sequence(n)` and a subject field",
+                            options.name
+                        ),
+                    )));
+                }
+            }
+        }
+    };
+    let claim = Claim {
+        key: format!("{}#{key}", params.key_prefix),
+        payload_hash: payload_hash(raw.data.get()),
+        lock_expires_at: to_millis(params.invocation.deadline),
+        ordering,
+    };
+    let ctx = Context {
+        handler: options.name,
+        request_id: params.invocation.request_id.clone(),
+        deadline: params.invocation.deadline,
+        message_id: delivery.message_id.clone(),
+        receive_count: delivery.receive_count,
+    };
+    Ok(Ready {
+        envelope,
+        claim,
+        ctx,
+    })
+}
+
+/// A hash of the event data, stored with the idempotency record so that a key reused for
+/// different data is caught.
+pub(crate) fn payload_hash(data: &str) -> String {
+    let digest = Sha256::digest(data.as_bytes());
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn record_span(
+    handler: &str,
+    message_id: Option<&str>,
+    attributes: Option<&Attributes>,
+    receive_count: u32,
+) -> tracing::Span {
+    let empty = tracing::field::Empty;
+    let span = tracing::info_span!(
+        "record",
+        handler,
+        message_id,
+        receive_count,
+        event_id = empty,
+        event_type = empty,
+        event_version = empty,
+        subject = empty,
+        correlation_id = empty,
+        outcome = empty,
+    );
+    if let Some(a) = attributes {
+        span.record("event_id", a.id.as_str());
+        span.record("event_type", a.event_type.as_str());
+        span.record("event_version", a.data_version);
+        if let Some(subject) = &a.subject {
+            span.record("subject", subject.as_str());
+        }
+        span.record("correlation_id", a.flow_id());
+    }
+    span
+}

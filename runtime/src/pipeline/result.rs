@@ -1,0 +1,185 @@
+//! [`BatchResult`]: the outcome of every record of an invocation, and the answers Lambda
+//! expects from it.
+
+use std::time::{Duration, SystemTime};
+
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse};
+
+use super::prepare::{Record, Stage};
+use crate::outcome::Outcome;
+
+/// What happened to one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordResult {
+    /// The SQS or SNS message id, when the record could be read.
+    pub message_id: Option<String>,
+    /// The event id, when the envelope could be read.
+    pub event_id: Option<String>,
+    /// The event type, when the envelope could be read.
+    pub event_type: Option<String>,
+    /// The subject, when the envelope has one.
+    pub subject: Option<String>,
+    /// The outcome.
+    pub outcome: Outcome,
+    /// How old the event was when the batch finished (from its `time`, else the time it
+    /// was sent).
+    pub age: Option<Duration>,
+}
+
+impl RecordResult {
+    /// Whether the queue must deliver this record again: every retry, and rejections that
+    /// did not reach a dead-letter queue (SQS then redrives them after `maxReceiveCount`).
+    pub fn is_failure(&self) -> bool {
+        matches!(
+            self.outcome,
+            Outcome::Retry(_)
+                | Outcome::Rejected {
+                    dead_lettered: false,
+                    ..
+                }
+        )
+    }
+}
+
+/// A failed record without a message id: SQS cannot be told which record failed, so the
+/// whole batch must be retried.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{count} record(s) failed and could not be identified (no messageId); the whole batch is \
+     retried so that nothing is lost"
+)]
+pub struct UnidentifiedRecord {
+    /// How many such records.
+    pub count: usize,
+}
+
+/// The outcome of every record of an invocation, in the order of the invocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchResult {
+    /// One result per record.
+    pub records: Vec<RecordResult>,
+}
+
+impl BatchResult {
+    pub(crate) fn new<E>(records: &[Record<E>], _dead_letter_queue: bool) -> Self {
+        let now = SystemTime::now();
+        let records = records
+            .iter()
+            .map(|record| {
+                let outcome = match &record.stage {
+                    Stage::Done(outcome) => outcome.clone(),
+                    _ => unreachable!("every record is done when the batch ends"),
+                };
+                let attributes = record.attributes.as_ref();
+                let born = attributes
+                    .and_then(|a| a.time)
+                    .map(SystemTime::from)
+                    .or_else(|| {
+                        record.delivery.as_ref().and_then(|d| {
+                            d.sent_at
+                                .map(|ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms))
+                        })
+                    });
+                record.span.record("outcome", outcome.name());
+                RecordResult {
+                    message_id: record.message_id.clone(),
+                    event_id: attributes.map(|a| a.id.clone()),
+                    event_type: attributes.map(|a| a.event_type.clone()),
+                    subject: attributes.and_then(|a| a.subject.clone()),
+                    age: born.map(|t| now.duration_since(t).unwrap_or_default()),
+                    outcome,
+                }
+            })
+            .collect();
+        Self { records }
+    }
+
+    /// The outcomes, in order.
+    pub fn outcomes(&self) -> Vec<&Outcome> {
+        self.records.iter().map(|r| &r.outcome).collect()
+    }
+
+    /// How many records had the outcome called `name` (see [`Outcome::name`]).
+    pub fn count(&self, name: &str) -> usize {
+        self.records
+            .iter()
+            .filter(|r| r.outcome.name() == name)
+            .count()
+    }
+
+    /// The age of the oldest event of the batch.
+    pub fn oldest_age(&self) -> Option<Duration> {
+        self.records.iter().filter_map(|r| r.age).max()
+    }
+
+    /// The partial batch response for SQS: exactly the records the queue must deliver
+    /// again.
+    pub fn sqs_response(&self) -> Result<SqsBatchResponse, UnidentifiedRecord> {
+        let failed: Vec<&RecordResult> = self.records.iter().filter(|r| r.is_failure()).collect();
+        let unidentified = failed.iter().filter(|r| r.message_id.is_none()).count();
+        if unidentified > 0 {
+            return Err(UnidentifiedRecord {
+                count: unidentified,
+            });
+        }
+        let mut response = SqsBatchResponse::default();
+        response.batch_item_failures = failed
+            .into_iter()
+            .filter_map(|r| r.message_id.clone())
+            .map(|id| {
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = id;
+                failure
+            })
+            .collect();
+        Ok(response)
+    }
+
+    /// The answer for an SNS invocation: an error when a record must be retried (Lambda then
+    /// retries the asynchronous invocation); rejections are acknowledged.
+    pub fn sns_result(&self) -> Result<(), String> {
+        match self
+            .records
+            .iter()
+            .find(|r| matches!(r.outcome, Outcome::Retry(_)))
+        {
+            Some(record) => Err(format!(
+                "record {} must be retried: {}",
+                record.message_id.as_deref().unwrap_or("(unknown)"),
+                record
+                    .outcome
+                    .reason()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Logs each record's outcome: info for success, warn for retries, error for rejections.
+    pub(crate) fn log(&self) {
+        for record in &self.records {
+            let message_id = record.message_id.as_deref().unwrap_or("-");
+            let event_id = record.event_id.as_deref().unwrap_or("-");
+            match &record.outcome {
+                Outcome::Retry(reason) => tracing::warn!(
+                    message_id, event_id, outcome = "retry", code = %reason.code, reason = %reason.message,
+                    "record will be retried"
+                ),
+                Outcome::Rejected {
+                    reason,
+                    dead_lettered,
+                } => tracing::error!(
+                    message_id, event_id, outcome = "rejected", code = %reason.code, reason = %reason.message,
+                    dead_lettered, "record rejected"
+                ),
+                outcome => tracing::info!(
+                    message_id,
+                    event_id,
+                    outcome = outcome.name(),
+                    "record done"
+                ),
+            }
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! In-process testing of handlers: build the SQS, SNS and SNS-to-SQS invocations Lambda
+//! would send (with duplicates, reordering, receive counts and FIFO groups), and run them
+//! through the same pipeline a deployed function runs.
+//!
+//! ```ignore
+//! use tidings::testing::{Batch, invoke};
+//!
+//! let placed = Envelope::new("orders", OrderPlaced { .. }).with_sequence(1);
+//! let batch = Batch::sqs().event(&placed).event(&placed); // the same event twice
+//! let processor = tidings::Processor::new(reserve_stock);
+//! let result = invoke(&processor, &batch).await;
+//! assert_eq!(result.outcomes(), [&Outcome::Processed, &Outcome::Duplicate]);
+//! ```
+
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use tidings_events::Envelope;
+
+use crate::handler::EventHandler;
+use crate::pipeline::{BatchResult, InvocationInfo, Processor};
+use crate::transport::Invocation;
+
+/// The queue ARN test batches come from.
+pub const TEST_QUEUE_ARN: &str = "arn:aws:sqs:eu-west-1:000000000000:tidings-test";
+/// The FIFO queue ARN test batches come from.
+pub const TEST_FIFO_QUEUE_ARN: &str = "arn:aws:sqs:eu-west-1:000000000000:tidings-test.fifo";
+/// The topic ARN test notifications come from.
+pub const TEST_TOPIC_ARN: &str = "arn:aws:sns:eu-west-1:000000000000:tidings-test";
+
+/// How the records of a [`Batch`] reach the function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// SQS, bodies are envelopes (raw delivery).
+    Sqs,
+    /// SQS FIFO, bodies are envelopes; the message group is the subject unless set.
+    SqsFifo,
+    /// SQS, bodies are SNS notifications wrapping envelopes (SNS→SQS without raw delivery).
+    SnsViaSqs,
+    /// SNS invoking the function.
+    Sns,
+}
+
+/// One record of a test batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestRecord {
+    body: String,
+    message_id: Option<String>,
+    receive_count: u32,
+    group_id: Option<String>,
+    event_type: Option<String>,
+}
+
+impl TestRecord {
+    /// A record carrying `envelope`.
+    pub fn event<T: Serialize>(envelope: &Envelope<T>) -> Self {
+        let mut record = Self::raw(envelope.to_json().expect("test envelopes serialize"));
+        record.group_id = envelope.attributes.subject.clone();
+        record.event_type = Some(envelope.attributes.event_type.clone());
+        record
+    }
+
+    /// A record with any body, e.g. to test bad input.
+    pub fn raw(body: impl Into<String>) -> Self {
+        Self {
+            body: body.into(),
+            message_id: None,
+            receive_count: 1,
+            group_id: None,
+            event_type: None,
+        }
+    }
+
+    /// Sets the message id (default: `msg-N` by position).
+    pub fn message_id(mut self, id: impl Into<String>) -> Self {
+        self.message_id = Some(id.into());
+        self
+    }
+
+    /// Sets `ApproximateReceiveCount` (default 1).
+    pub fn receive_count(mut self, count: u32) -> Self {
+        self.receive_count = count;
+        self
+    }
+
+    /// Sets the FIFO message group (default: the event's subject).
+    pub fn group(mut self, group: impl Into<String>) -> Self {
+        self.group_id = Some(group.into());
+        self
+    }
+}
+
+/// A test invocation: records and how they are delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batch {
+    delivery: Delivery,
+    records: Vec<TestRecord>,
+}
+
+impl Batch {
+    /// An empty batch delivered as `delivery`.
+    pub fn new(delivery: Delivery) -> Self {
+        Self {
+            delivery,
+            records: Vec::new(),
+        }
+    }
+
+    /// An SQS batch (raw delivery).
+    pub fn sqs() -> Self {
+        Self::new(Delivery::Sqs)
+    }
+
+    /// An SQS FIFO batch.
+    pub fn sqs_fifo() -> Self {
+        Self::new(Delivery::SqsFifo)
+    }
+
+    /// An SQS batch of SNS notifications.
+    pub fn sns_via_sqs() -> Self {
+        Self::new(Delivery::SnsViaSqs)
+    }
+
+    /// An SNS invocation (Lambda sends SNS records one per invocation; more are allowed
+    /// here to test the pipeline).
+    pub fn sns() -> Self {
+        Self::new(Delivery::Sns)
+    }
+
+    /// Appends a record carrying `envelope`.
+    pub fn event<T: Serialize>(self, envelope: &Envelope<T>) -> Self {
+        self.record(TestRecord::event(envelope))
+    }
+
+    /// Appends a record.
+    pub fn record(mut self, record: TestRecord) -> Self {
+        self.records.push(record);
+        self
+    }
+
+    /// Appends a record with any body.
+    pub fn raw(self, body: impl Into<String>) -> Self {
+        self.record(TestRecord::raw(body))
+    }
+
+    /// Appends another delivery of record `index` (a new message id, a higher receive
+    /// count), as SQS does when it delivers a message twice.
+    pub fn duplicate(mut self, index: usize) -> Self {
+        let mut copy = self.records[index].clone();
+        copy.message_id = None;
+        copy.receive_count += 1;
+        self.records.push(copy);
+        self
+    }
+
+    /// Reverses the order of the records.
+    pub fn reversed(mut self) -> Self {
+        self.records.reverse();
+        self
+    }
+
+    /// The records.
+    pub fn records(&self) -> &[TestRecord] {
+        &self.records
+    }
+
+    /// The invocation payload Lambda would send, as JSON.
+    pub fn to_json(&self) -> Value {
+        let records: Vec<Value> = self
+            .records
+            .iter()
+            .enumerate()
+            .map(|(i, record)| self.record_json(i, record))
+            .collect();
+        json!({ "Records": records })
+    }
+
+    fn record_json(&self, index: usize, record: &TestRecord) -> Value {
+        let message_id = record
+            .message_id
+            .clone()
+            .unwrap_or_else(|| format!("msg-{index}"));
+        match self.delivery {
+            Delivery::Sns => json!({
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": format!("{TEST_TOPIC_ARN}:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55"),
+                "Sns": sns_notification(&message_id, &record.body, record.event_type.clone(), "Url"),
+            }),
+            Delivery::Sqs | Delivery::SqsFifo | Delivery::SnsViaSqs => {
+                let fifo = self.delivery == Delivery::SqsFifo;
+                let body = if self.delivery == Delivery::SnsViaSqs {
+                    sns_notification(&message_id, &record.body, record.event_type.clone(), "URL")
+                        .to_string()
+                } else {
+                    record.body.clone()
+                };
+                let mut attributes = json!({
+                    "ApproximateReceiveCount": record.receive_count.to_string(),
+                    "SentTimestamp": millis_now().to_string(),
+                    "SenderId": "AIDAEXAMPLE",
+                    "ApproximateFirstReceiveTimestamp": millis_now().to_string(),
+                });
+                if fifo {
+                    attributes["MessageGroupId"] = record
+                        .group_id
+                        .clone()
+                        .unwrap_or_else(|| "default".into())
+                        .into();
+                    attributes["MessageDeduplicationId"] = message_id.clone().into();
+                    attributes["SequenceNumber"] = format!("{:020}", index + 1).into();
+                }
+                let mut message_attributes = json!({});
+                if let (Some(event_type), Delivery::Sqs | Delivery::SqsFifo) =
+                    (&record.event_type, self.delivery)
+                {
+                    message_attributes["type"] = json!({"stringValue": event_type, "dataType": "String", "stringListValues": [], "binaryListValues": []});
+                }
+                json!({
+                    "messageId": message_id,
+                    "receiptHandle": format!("handle-{message_id}"),
+                    "body": body,
+                    "attributes": attributes,
+                    "messageAttributes": message_attributes,
+                    "md5OfBody": "00000000000000000000000000000000",
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": if fifo { TEST_FIFO_QUEUE_ARN } else { TEST_QUEUE_ARN },
+                    "awsRegion": "eu-west-1",
+                })
+            }
+        }
+    }
+}
+
+fn millis_now() -> u128 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis()
+}
+
+/// An SNS notification as SNS writes it; `url_case` is `URL` in SQS bodies and `Url` in
+/// Lambda records, as AWS spells them.
+fn sns_notification(
+    message_id: &str,
+    message: &str,
+    event_type: Option<String>,
+    url_case: &str,
+) -> Value {
+    let mut notification = json!({
+        "Type": "Notification",
+        "MessageId": message_id,
+        "TopicArn": TEST_TOPIC_ARN,
+        "Message": message,
+        "Timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "SignatureVersion": "1",
+        "Signature": "EXAMPLE",
+        "MessageAttributes": {},
+    });
+    notification[format!("SigningCert{url_case}")] =
+        "https://sns.eu-west-1.amazonaws.com/cert.pem".into();
+    notification[format!("Unsubscribe{url_case}")] = format!(
+        "https://sns.eu-west-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={TEST_TOPIC_ARN}"
+    )
+    .into();
+    if let Some(event_type) = event_type {
+        notification["MessageAttributes"]["type"] = json!({"Type": "String", "Value": event_type});
+    }
+    notification
+}
+
+/// The invocation used by [`invoke`]: a fresh request id and 30 seconds to the deadline.
+pub fn invocation_info() -> InvocationInfo {
+    InvocationInfo {
+        request_id: format!("test-{}", millis_now()),
+        deadline: SystemTime::now() + Duration::from_secs(30),
+    }
+}
+
+/// Runs `batch` through `processor` as Lambda would invoke it, and returns every record's
+/// outcome with the batch response.
+pub async fn invoke<H: EventHandler>(processor: &Processor<H>, batch: &Batch) -> BatchResult {
+    invoke_with(processor, batch, &invocation_info()).await
+}
+
+/// [`invoke`] with a chosen request id and deadline.
+pub async fn invoke_with<H: EventHandler>(
+    processor: &Processor<H>,
+    batch: &Batch,
+    info: &InvocationInfo,
+) -> BatchResult {
+    let invocation: Invocation =
+        serde_json::from_value(batch.to_json()).expect("test batches are valid invocations");
+    processor.process(invocation.deliveries(), info).await
+}
