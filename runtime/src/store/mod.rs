@@ -4,9 +4,11 @@
 //! a remote backend can serve a batch in a constant number of sequential round trips (its
 //! requests for the records in flight together) rather than two or three per record.
 
+#[doc(hidden)]
+pub mod conformance;
 mod memory;
 
-pub use memory::MemoryStore;
+pub use memory::{FlakyStore, MemoryStore, StoreOp};
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
