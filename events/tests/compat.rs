@@ -920,3 +920,143 @@ fn every_rule_has_a_unique_id_and_is_documented() {
     ids.dedup();
     assert_eq!(ids.len(), Rule::ALL.len());
 }
+
+mod tagged_v1 {
+    use super::*;
+
+    #[derive(Serialize, Deserialize, JsonSchema)]
+    pub struct Checkout {
+        pub payment: Payment,
+        pub shipping: Shipping,
+        pub reference: Option<String>,
+    }
+
+    #[derive(Serialize, Deserialize, JsonSchema)]
+    #[serde(tag = "kind")]
+    pub enum Payment {
+        Card { last4: String },
+        Cash,
+        Voucher(Voucher),
+    }
+
+    #[derive(Serialize, Deserialize, JsonSchema)]
+    pub struct Voucher {
+        pub code: String,
+    }
+
+    #[derive(Serialize, Deserialize, JsonSchema)]
+    pub enum Shipping {
+        Pickup,
+        Parcel { weight_grams: u32 },
+    }
+}
+
+mod tagged_v2 {
+    use super::*;
+
+    #[derive(Serialize, Deserialize, JsonSchema)]
+    pub struct Checkout {
+        pub payment: Payment,
+        pub shipping: Shipping,
+        pub reference: Option<Reference>,
+    }
+
+    #[derive(Serialize, Deserialize, JsonSchema)]
+    #[serde(tag = "kind")]
+    pub enum Payment {
+        Card { last4: u16 },
+        Voucher(Voucher),
+    }
+
+    #[derive(Serialize, Deserialize, JsonSchema)]
+    pub struct Voucher {
+        pub code: String,
+    }
+
+    #[derive(Serialize, Deserialize, JsonSchema)]
+    pub enum Shipping {
+        Pickup,
+        Parcel { weight_grams: u32 },
+        Freight { pallets: u8 },
+    }
+
+    /// A newtype over a string: `Option<Reference>` is written as an `anyOf`, not as
+    /// `"type": ["string", "null"]`, and reads the same.
+    #[derive(Serialize, Deserialize, JsonSchema)]
+    pub struct Reference(pub String);
+}
+
+#[test]
+fn schemars_tagged_enums_are_matched_variant_by_variant() {
+    let (old, new) = (
+        schema_of::<tagged_v1::Checkout>(),
+        schema_of::<tagged_v2::Checkout>(),
+    );
+    let found = check_schema(&old, &new, Mode::Full, Policy::Lenient);
+    assert_eq!(
+        rules(&found),
+        [
+            "backward type-changed /$defs/Payment/oneOf/0/properties/last4",
+            "backward enum-value-removed /$defs/Payment/oneOf/1",
+            "forward type-changed /$defs/Payment/oneOf/0/properties/last4",
+            "forward enum-value-added /$defs/Shipping/oneOf/2",
+        ],
+        "{found:#?}"
+    );
+}
+
+mod event_v1 {
+    use super::*;
+    use tidings_events::Event;
+
+    /// A parcel was weighed.
+    #[derive(Serialize, Deserialize, JsonSchema, Event)]
+    #[event(type = "test.parcel.weighed", version = 1)]
+    pub struct ParcelWeighed {
+        #[event(subject)]
+        pub parcel_id: String,
+        pub grams: u32,
+    }
+}
+
+mod event_v2 {
+    use super::*;
+    use tidings_events::Event;
+
+    /// A parcel was weighed, with the scale that weighed it.
+    #[derive(Serialize, Deserialize, JsonSchema, Event)]
+    #[event(type = "test.parcel.weighed", version = 2, upcast_from = super::event_v1::ParcelWeighed)]
+    pub struct ParcelWeighed {
+        #[event(subject)]
+        pub parcel_id: String,
+        pub grams: u64,
+        pub scale: Option<String>,
+    }
+
+    impl From<super::event_v1::ParcelWeighed> for ParcelWeighed {
+        fn from(v1: super::event_v1::ParcelWeighed) -> Self {
+            Self {
+                parcel_id: v1.parcel_id,
+                grams: v1.grams.into(),
+                scale: None,
+            }
+        }
+    }
+}
+
+#[test]
+fn derived_event_schemas_differ_in_id_title_and_version_without_a_violation_there() {
+    let linked = Registry::linked();
+    let weighed = "test.parcel.weighed";
+    assert_eq!(linked.versions_of(weighed), [1, 2]);
+    let mut published = Registry::new();
+    published.insert(weighed, 1, linked.get(weighed, 1).unwrap().clone());
+    let backward = check_registry(&published, &linked, Mode::Backward, Policy::Lenient);
+    assert_eq!(report(&backward), Vec::<String>::new());
+    let forward = check_registry(&published, &linked, Mode::Forward, Policy::Lenient);
+    assert_eq!(
+        report(&forward),
+        ["test.parcel.weighed v2 v1 forward bound-loosened /properties/grams/format"]
+    );
+    assert_eq!(forward[0].detail, "format uint32 became format uint64");
+}
