@@ -241,9 +241,15 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String
                 .ok_or("`check` needs `--against DIR`, the published registry to compare with")?
                 .into(),
             current: take("--current").map(PathBuf::from),
-            mode: take("--mode").map(|m| m.parse()).transpose()?.unwrap_or_default(),
+            mode: take("--mode")
+                .map(|m| m.parse().map_err(|e: compat::ParseModeError| e.to_string()))
+                .transpose()?
+                .unwrap_or_default(),
             policy: take("--policy")
-                .map(|p| p.parse())
+                .map(|p| {
+                    p.parse()
+                        .map_err(|e: compat::ParsePolicyError| e.to_string())
+                })
                 .transpose()?
                 .unwrap_or_default(),
         },

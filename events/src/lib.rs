@@ -10,6 +10,7 @@
 
 pub mod asyncapi;
 pub mod attributes;
+pub mod cli;
 
 pub mod compat;
 mod envelope;

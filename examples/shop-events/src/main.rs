@@ -1,0 +1,1 @@
+tidings_events::registry_main!(shop_events);
