@@ -11,6 +11,7 @@
 
 #![warn(missing_docs)]
 
+pub mod causation;
 pub mod config;
 pub mod context;
 pub mod dead_letter;

@@ -23,7 +23,12 @@ pub(crate) async fn call<H: EventHandler>(
         .duration_since(SystemTime::now())
         .unwrap_or_default()
         .saturating_sub(margin);
-    let guarded = AssertUnwindSafe(handler.handle(envelope, ctx)).catch_unwind();
+    let cause = envelope.attributes.clone();
+    let guarded = AssertUnwindSafe(crate::causation::with_cause(
+        cause,
+        handler.handle(envelope, ctx),
+    ))
+    .catch_unwind();
     match tokio::time::timeout(budget, guarded).await {
         Ok(Ok(Ok(()))) => Outcome::Processed,
         Ok(Ok(Err(error))) if error.is_permanent() => {
