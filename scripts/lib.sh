@@ -29,3 +29,76 @@ fetch_asyncapi_schema() {
     fi
     export TIDINGS_ASYNCAPI_SCHEMA="$schema"
 }
+
+# The local AWS-API server the tests talk to (SNS, SQS, DynamoDB): moto's server, from PyPI,
+# pinned, in a project-local venv so neither the system Python nor the user's site-packages
+# decide what runs.
+MOTO_VERSION=5.2.5
+VENV="$ROOT/.venv"
+
+# Creates .venv if missing and installs the pinned moto[server] when it is not already there
+# at that version. Quiet when there is nothing to do.
+ensure_venv() {
+    command -v python3 >/dev/null || die "python3 is needed for the local AWS server (install Python 3 with venv)"
+    if [[ ! -x $VENV/bin/python ]]; then
+        say "creating the Python venv in .venv"
+        python3 -m venv "$VENV" || die "python3 -m venv failed (on Debian/Ubuntu: apt-get install python3-venv)"
+    fi
+    local installed
+    installed=$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("moto"))' 2>/dev/null || true)
+    # moto_server only exists with the [server] extra, so its absence means the extra is missing.
+    if [[ $installed != "$MOTO_VERSION" || ! -x $VENV/bin/moto_server ]]; then
+        say "installing moto[server] $MOTO_VERSION into .venv"
+        "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+            "moto[server]==$MOTO_VERSION" || die "pip could not install moto[server]==$MOTO_VERSION"
+    fi
+}
+
+# The pid of the moto server this shell started, for stop_aws_server.
+AWS_SERVER_PID=
+
+# Stops the server started by start_aws_server, if any; safe to call more than once.
+stop_aws_server() {
+    if [[ -n $AWS_SERVER_PID ]]; then
+        kill "$AWS_SERVER_PID" 2>/dev/null || true
+        wait "$AWS_SERVER_PID" 2>/dev/null || true
+        AWS_SERVER_PID=
+    fi
+}
+
+# Starts moto's server on a free loopback port, waits until it answers, and exports its
+# endpoint and dummy credentials for the tests. The server is stopped when the shell exits,
+# however it exits.
+start_aws_server() {
+    local log="$TOOLS/moto.log" port
+    # Ask the kernel for a free port; the tiny window before moto binds it is acceptable for
+    # a test run, and a lost race shows up below as a server that exits at once.
+    port=$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    say "starting the local AWS server (moto $MOTO_VERSION) on 127.0.0.1:$port"
+    "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+    AWS_SERVER_PID=$!
+    trap stop_aws_server EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+
+    local endpoint="http://127.0.0.1:$port" deadline=$((SECONDS + 30))
+    until "$VENV/bin/python" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' \
+        "$endpoint/moto-api/" >/dev/null 2>&1; do
+        if ! kill -0 "$AWS_SERVER_PID" 2>/dev/null; then
+            tail -n 20 "$log" >&2 || true
+            AWS_SERVER_PID=
+            die "the local AWS server exited at start (log above, full log in target/tools/moto.log)"
+        fi
+        if ((SECONDS >= deadline)); then
+            tail -n 20 "$log" >&2 || true
+            stop_aws_server
+            die "the local AWS server did not answer on $endpoint within 30 s (log above, full log in target/tools/moto.log)"
+        fi
+        sleep 0.2
+    done
+
+    export TIDINGS_AWS_ENDPOINT=$endpoint
+    # moto accepts any credentials; fixed dummy ones keep the SDK from looking for real ones.
+    export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+    export AWS_REGION=eu-west-1 AWS_DEFAULT_REGION=eu-west-1
+}

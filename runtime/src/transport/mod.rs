@@ -103,3 +103,39 @@ impl TransportError {
         }
     }
 }
+
+/// Decodes a JSON string value on its own.
+///
+/// Raw values are only checked for JSON syntax, which lets a lone surrogate escape
+/// (`"\ud800"`) through; decoding the string is where that fails, and the caller turns the
+/// failure into a message that names the field.
+fn json_string(raw: &serde_json::value::RawValue) -> Result<String, serde_json::Error> {
+    serde_json::from_str(raw.get())
+}
+
+/// The message of a field whose JSON string cannot be decoded to text.
+fn not_unicode(what: &str, error: &serde_json::Error) -> String {
+    format!(
+        "{what} is not valid UTF-8/Unicode text ({error}): a lone surrogate escape such as \\ud800 has no UTF-8 form; the producer must send valid Unicode"
+    )
+}
+
+/// Milliseconds since the Unix epoch of a UTC time, or `None` before the epoch.
+fn epoch_millis(time: chrono::DateTime<chrono::Utc>) -> Option<EpochMillis> {
+    EpochMillis::try_from(time.timestamp_millis()).ok()
+}
+
+/// The error for a record without a body.
+fn empty_body(message_id: Option<String>) -> TransportError {
+    TransportError::new(
+        message_id,
+        None,
+        ReasonCode::Transport,
+        "empty body: the message carries no envelope",
+    )
+}
+
+/// Whether a raw JSON value is an object.
+fn is_object(raw: &serde_json::value::RawValue) -> bool {
+    raw.get().trim_start().starts_with('{')
+}
