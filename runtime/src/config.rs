@@ -3,6 +3,8 @@
 //! | variable | meaning | default |
 //! |---|---|---|
 //! | `TIDINGS_STORE` | `memory` or `dynamodb` | `memory` |
+//! | `TIDINGS_TABLE` | the DynamoDB table, with `TIDINGS_STORE=dynamodb` | required then |
+//! | `TIDINGS_AWS_TIMEOUT_MS` | timeout of one AWS call attempt | 3000 |
 //! | `TIDINGS_DEAD_LETTER_QUEUE_URL` | SQS queue for rejected records | none: rejected records are reported as failures |
 //! | `TIDINGS_CONCURRENCY` | records of a standard batch run at once | the handler's `concurrency` |
 //! | `TIDINGS_IDEMPOTENCY_TTL_SECS` | how long completed records are remembered | 86400 |
@@ -21,7 +23,10 @@ pub enum StoreKind {
     /// In process memory: duplicates are only caught within one container.
     Memory,
     /// A DynamoDB table (feature `dynamodb`), named by `TIDINGS_TABLE`.
-    DynamoDb,
+    DynamoDb {
+        /// The table name.
+        table: String,
+    },
 }
 
 /// The environment's configuration of a handler.
@@ -62,7 +67,16 @@ impl Config {
     ) -> Result<Self, ConfigError> {
         let store = match lookup("TIDINGS_STORE").as_deref() {
             None | Some("") | Some("memory") => StoreKind::Memory,
-            Some("dynamodb") => StoreKind::DynamoDb,
+            Some("dynamodb") => match lookup("TIDINGS_TABLE").filter(|t| !t.is_empty()) {
+                Some(table) => StoreKind::DynamoDb { table },
+                None => {
+                    return Err(ConfigError {
+                        name: "TIDINGS_TABLE",
+                        value: String::new(),
+                        expected: "the name of the DynamoDB table, required with TIDINGS_STORE=dynamodb",
+                    });
+                }
+            },
             Some(other) => {
                 return Err(ConfigError {
                     name: "TIDINGS_STORE",

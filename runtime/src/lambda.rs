@@ -42,7 +42,8 @@ pub async fn serve<H: EventHandler>(handler: H) -> Result<(), Error> {
 /// Builds the processor the environment describes.
 pub async fn processor_from_env<H: EventHandler>(handler: H) -> Result<Processor<H>, Error> {
     let config = Config::from_env(H::OPTIONS)?;
-    let processor = Processor::new(handler)
+    #[cfg_attr(not(feature = "dynamodb"), allow(unused_mut))]
+    let mut processor = Processor::new(handler)
         .with_options(config.options.clone())
         .with_function_name(&config.function_name);
     match config.store {
@@ -54,17 +55,39 @@ pub async fn processor_from_env<H: EventHandler>(handler: H) -> Result<Processor
                 );
             }
         }
-        StoreKind::DynamoDb => {
+        #[cfg(feature = "dynamodb")]
+        StoreKind::DynamoDb { table } => {
+            let sdk = crate::aws::sdk_config().await;
+            let client = aws_sdk_dynamodb::Client::new(&sdk);
+            processor =
+                processor.with_store(Arc::new(crate::store::DynamoDbStore::new(client, table)));
+        }
+        #[cfg(not(feature = "dynamodb"))]
+        StoreKind::DynamoDb { .. } => {
             return Err(
                 "TIDINGS_STORE=dynamodb needs tidings built with the `dynamodb` feature".into(),
             );
         }
     }
-    if config.dead_letter_queue_url.is_some() {
-        return Err(
-            "TIDINGS_DEAD_LETTER_QUEUE_URL needs tidings built with the `sqs` feature".into(),
-        );
-    }
+    let processor = match config.dead_letter_queue_url {
+        None => processor,
+        #[cfg(feature = "publisher")]
+        Some(url) => {
+            // Loading the SDK configuration reads the environment only; the queue is first
+            // called when a record is rejected.
+            let sdk = crate::aws::sdk_config().await;
+            processor.with_dead_letter_queue(Arc::new(
+                crate::sqs_dead_letter::SqsDeadLetterQueue::new(&sdk, url),
+            ))
+        }
+        #[cfg(not(feature = "publisher"))]
+        Some(_) => {
+            return Err(
+                "TIDINGS_DEAD_LETTER_QUEUE_URL needs tidings built with the `publisher` feature"
+                    .into(),
+            );
+        }
+    };
     Ok(processor)
 }
 

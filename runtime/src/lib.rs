@@ -11,6 +11,8 @@
 
 #![warn(missing_docs)]
 
+#[cfg(any(feature = "dynamodb", feature = "publisher"))]
+pub mod aws;
 pub mod causation;
 pub mod config;
 pub mod context;

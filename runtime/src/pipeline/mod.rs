@@ -114,7 +114,7 @@ impl<H: EventHandler> Processor<H> {
                 self.dead_letter(&mut records).await;
             }
             let result = BatchResult::new(&records, self.dead_letters.is_some());
-            result.log();
+            result.log(&records);
             result
         }
         .instrument(batch_span)
@@ -231,6 +231,7 @@ impl<H: EventHandler> Processor<H> {
         let placeholder = || Record {
             message_id: None,
             delivery: None,
+            unread_body: None,
             attributes: None,
             stage: Stage::Done(Outcome::Processed),
             span: tracing::Span::none(),
@@ -391,7 +392,10 @@ fn letter_of<E>(
     let delivery = record.delivery.as_ref();
     Some(DeadLetter {
         message_id: record.message_id.clone()?,
-        body: delivery.map(|d| d.body.clone()).unwrap_or_default(),
+        body: delivery
+            .map(|d| d.body.clone())
+            .or_else(|| record.unread_body.clone())
+            .unwrap_or_default(),
         attributes: delivery.map(|d| d.attributes.clone()).unwrap_or_default(),
         reason,
         handler,
@@ -420,14 +424,7 @@ fn interpret_claim<E>(
     match answer {
         Ok(ClaimOutcome::Acquired) => None,
         Ok(ClaimOutcome::Completed) => Some(Outcome::Duplicate),
-        Ok(ClaimOutcome::KeyReused) => Some(Outcome::rejected(
-            ReasonCode::KeyReused,
-            format!(
-                "idempotency key `{}` was already used for a different payload; keys must be \
-                 unique per event (publish each event with a new id, or pick another key field)",
-                ready.claim.key
-            ),
-        )),
+        Ok(ClaimOutcome::KeyReused) => Some(key_reused(&ready.claim.key)),
         Ok(ClaimOutcome::InProgress { until }) => Some(Outcome::retry(
             ReasonCode::InProgress,
             format!(
@@ -446,38 +443,49 @@ fn interpret_claim<E>(
     }
 }
 
+/// The rejection of a record whose idempotency key was used for a different payload.
+fn key_reused(key: &str) -> Outcome {
+    Outcome::rejected(
+        ReasonCode::KeyReused,
+        format!(
+            "idempotency key `{key}` was already used for a different payload; keys must be \
+             unique per event (publish each event with a new id, or pick another key field)"
+        ),
+    )
+}
+
 /// Makes later copies of an event, and (under `latest_wins`) older events of a subject that
 /// a newer event of the same batch supersedes, follow that record instead of running.
 fn assign_leaders<E>(records: &mut [Record<E>], ordering: Ordering) {
     let mut by_key: HashMap<String, usize> = HashMap::new();
     let mut by_subject: HashMap<String, (usize, u64)> = HashMap::new();
-    for i in 0..records.len() {
-        let Stage::Ready(ready) = &records[i].stage else {
+    for (i, record) in records.iter_mut().enumerate() {
+        let Stage::Ready(ready) = &record.stage else {
             continue;
         };
         if let Some(&leader) = by_key.get(&ready.claim.key) {
-            records[i].stage = Stage::Follows {
+            record.stage = Stage::Follows {
                 leader,
                 kind: FollowKind::SameKey,
             };
             continue;
         }
         by_key.insert(ready.claim.key.clone(), i);
-        if ordering == Ordering::LatestWins {
-            if let Some(order) = &ready.claim.ordering {
-                by_subject
-                    .entry(order.subject.clone())
-                    .and_modify(|best| {
-                        if order.sequence > best.1 {
-                            *best = (i, order.sequence);
-                        }
-                    })
-                    .or_insert((i, order.sequence));
-            }
+        if ordering == Ordering::LatestWins
+            && let Some(order) = &ready.claim.ordering
+        {
+            by_subject
+                .entry(order.subject.clone())
+                .and_modify(|best| {
+                    if order.sequence > best.1 {
+                        *best = (i, order.sequence);
+                    }
+                })
+                .or_insert((i, order.sequence));
         }
     }
-    for i in 0..records.len() {
-        let Stage::Ready(ready) = &records[i].stage else {
+    for (i, record) in records.iter_mut().enumerate() {
+        let Stage::Ready(ready) = &record.stage else {
             continue;
         };
         let Some(order) = &ready.claim.ordering else {
@@ -485,7 +493,7 @@ fn assign_leaders<E>(records: &mut [Record<E>], ordering: Ordering) {
         };
         let (leader, newest) = by_subject[&order.subject];
         if leader != i {
-            records[i].stage = Stage::Follows {
+            record.stage = Stage::Follows {
                 leader,
                 kind: FollowKind::Superseded {
                     sequence: order.sequence,
@@ -498,8 +506,9 @@ fn assign_leaders<E>(records: &mut [Record<E>], ordering: Ordering) {
 
 /// Gives every follower its outcome from its leader's.
 fn resolve_followers<E>(records: &mut [Record<E>]) {
-    for i in 0..records.len() {
-        let Stage::Follows { leader, kind } = records[i].stage else {
+    let mut resolved = Vec::new();
+    for (i, record) in records.iter().enumerate() {
+        let Stage::Follows { leader, kind } = record.stage else {
             continue;
         };
         let Stage::Done(leader_outcome) = &records[leader].stage else {
@@ -530,6 +539,9 @@ fn resolve_followers<E>(records: &mut [Record<E>]) {
                 }
             }
         };
+        resolved.push((i, outcome));
+    }
+    for (i, outcome) in resolved {
         records[i].stage = Stage::Done(outcome);
     }
 }

@@ -20,6 +20,9 @@ pub(crate) struct Record<E> {
     pub message_id: Option<String>,
     /// The delivery, when the transport record could be read.
     pub delivery: Option<Delivery>,
+    /// The body of a record whose transport could not be read (an SNS control message, a
+    /// record from another service), when its text could be: its dead letter carries it.
+    pub unread_body: Option<String>,
     /// The envelope's attributes, when it could be read.
     pub attributes: Option<Attributes>,
     /// Where the record stands.
@@ -83,6 +86,7 @@ pub(crate) fn prepare<H: EventHandler>(
                 span: record_span(params.options.name, error.message_id.as_deref(), None, 0),
                 message_id: error.message_id,
                 delivery: None,
+                unread_body: error.body,
                 attributes: None,
                 stage: Stage::Done(Outcome::rejected(code, error.reason.message)),
             };
@@ -94,7 +98,10 @@ pub(crate) fn prepare<H: EventHandler>(
             Some(ready.envelope.attributes.clone()),
             Stage::Ready(Box::new(ready)),
         ),
-        Err((attributes, outcome)) => (attributes, Stage::Done(outcome)),
+        Err(early) => {
+            let (attributes, outcome) = *early;
+            (attributes, Stage::Done(outcome))
+        }
     };
     Record {
         span: record_span(
@@ -105,12 +112,14 @@ pub(crate) fn prepare<H: EventHandler>(
         ),
         message_id,
         delivery: Some(delivery),
+        unread_body: None,
         attributes,
         stage,
     }
 }
 
-type Early = (Option<Attributes>, Outcome);
+/// A record that ends before its claim: the attributes read so far, and its outcome.
+type Early = Box<(Option<Attributes>, Outcome)>;
 
 fn check<H: EventHandler>(
     delivery: &Delivery,
@@ -118,7 +127,7 @@ fn check<H: EventHandler>(
 ) -> Result<Ready<H::Events>, Early> {
     let options = params.options;
     if delivery.body.len() > options.max_body_bytes {
-        return Err((
+        return Err(Box::new((
             None,
             Outcome::rejected(
                 ReasonCode::Oversized,
@@ -129,12 +138,12 @@ fn check<H: EventHandler>(
                     options.max_body_bytes
                 ),
             ),
-        ));
+        )));
     }
     let raw = RawEnvelope::decode_raw(&delivery.body)
-        .map_err(|e| (None, Outcome::rejected(ReasonCode::Envelope, e.to_string())))?;
+        .map_err(|e| Box::new((None, Outcome::rejected(ReasonCode::Envelope, e.to_string()))))?;
     let attributes = raw.attributes.clone();
-    let early = |outcome: Outcome| (Some(attributes.clone()), outcome);
+    let early = |outcome: Outcome| Box::new((Some(attributes.clone()), outcome));
 
     if !H::Events::accepts(&raw.attributes.event_type) {
         let accepted: Vec<&str> = H::Events::accepted().iter().map(|a| a.event_type).collect();

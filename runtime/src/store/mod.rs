@@ -6,8 +6,12 @@
 
 #[doc(hidden)]
 pub mod conformance;
+#[cfg(feature = "dynamodb")]
+mod dynamodb;
 mod memory;
 
+#[cfg(feature = "dynamodb")]
+pub use dynamodb::{AttributeNames, DynamoDbStore};
 pub use memory::{FlakyStore, MemoryStore, StoreOp};
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
