@@ -157,8 +157,13 @@ impl BatchResult {
     }
 
     /// Logs each record's outcome: info for success, warn for retries, error for rejections.
-    pub(crate) fn log(&self) {
-        for record in &self.records {
+    ///
+    /// Each line is written inside its record's span (`records` are the records this result
+    /// was built from), so it carries the span's event id, type, correlation id and outcome;
+    /// logged from the batch span alone, no line would tie an outcome to its event's flow.
+    pub(crate) fn log<E>(&self, records: &[Record<E>]) {
+        for (record, span) in self.records.iter().zip(records.iter().map(|r| &r.span)) {
+            let _in_record = span.enter();
             let message_id = record.message_id.as_deref().unwrap_or("-");
             let event_id = record.event_id.as_deref().unwrap_or("-");
             match &record.outcome {
