@@ -457,20 +457,30 @@ fn key_reused(key: &str) -> Outcome {
 /// Makes later copies of an event, and (under `latest_wins`) older events of a subject that
 /// a newer event of the same batch supersedes, follow that record instead of running.
 fn assign_leaders<E>(records: &mut [Record<E>], ordering: Ordering) {
-    let mut by_key: HashMap<String, usize> = HashMap::new();
+    // Each key's first record, with its payload hash.
+    let mut by_key: HashMap<String, (usize, String)> = HashMap::new();
     let mut by_subject: HashMap<String, (usize, u64)> = HashMap::new();
     for (i, record) in records.iter_mut().enumerate() {
         let Stage::Ready(ready) = &record.stage else {
             continue;
         };
-        if let Some(&leader) = by_key.get(&ready.claim.key) {
-            record.stage = Stage::Follows {
-                leader,
-                kind: FollowKind::SameKey,
+        if let Some((leader, hash)) = by_key.get(&ready.claim.key) {
+            // A key reused for other data within one batch is caught here, as the store
+            // catches it across batches: such a record is no copy of the one it would follow.
+            record.stage = if *hash == ready.claim.payload_hash {
+                Stage::Follows {
+                    leader: *leader,
+                    kind: FollowKind::SameKey,
+                }
+            } else {
+                Stage::Done(key_reused(&ready.claim.key))
             };
             continue;
         }
-        by_key.insert(ready.claim.key.clone(), i);
+        by_key.insert(
+            ready.claim.key.clone(),
+            (i, ready.claim.payload_hash.clone()),
+        );
         if ordering == Ordering::LatestWins
             && let Some(order) = &ready.claim.ordering
         {
@@ -505,43 +515,49 @@ fn assign_leaders<E>(records: &mut [Record<E>], ordering: Ordering) {
 }
 
 /// Gives every follower its outcome from its leader's.
+///
+/// A copy of an event follows the event's first record, which may itself follow a newer
+/// event of its subject; a newer event never follows. Resolving in batch order therefore
+/// finishes every leader before its followers: a copy comes after the record it follows,
+/// and that record's own leader is done once the batch has run.
 fn resolve_followers<E>(records: &mut [Record<E>]) {
-    let mut resolved = Vec::new();
-    for (i, record) in records.iter().enumerate() {
-        let Stage::Follows { leader, kind } = record.stage else {
+    for i in 0..records.len() {
+        let Stage::Follows { leader, kind } = records[i].stage else {
             continue;
         };
         let Stage::Done(leader_outcome) = &records[leader].stage else {
-            unreachable!("leaders are never followers and finish before their followers");
+            unreachable!("a leader is resolved before its followers");
         };
-        let outcome = match (leader_outcome, kind) {
-            (Outcome::Retry(_), FollowKind::SameKey) => Outcome::retry(
-                ReasonCode::BatchSibling,
-                "another copy of this event in the same batch failed; retried with it",
-            ),
-            (Outcome::Retry(_) | Outcome::Rejected { .. }, FollowKind::Superseded { .. }) => {
-                Outcome::retry(
-                    ReasonCode::BatchSibling,
-                    "a newer event of the same subject in this batch failed; retried so that it \
-                     runs if the newer one never does",
-                )
-            }
-            (_, FollowKind::SameKey) => Outcome::Duplicate,
-            (leader_outcome, FollowKind::Superseded { sequence, by }) => {
-                let newest = match leader_outcome {
-                    Outcome::Stale { newest, .. } => (*newest).max(by),
-                    _ => by,
-                };
-                if newest == sequence {
-                    Outcome::Duplicate
-                } else {
-                    Outcome::Stale { sequence, newest }
-                }
-            }
-        };
-        resolved.push((i, outcome));
-    }
-    for (i, outcome) in resolved {
+        let outcome = follower_outcome(leader_outcome, kind);
         records[i].stage = Stage::Done(outcome);
+    }
+}
+
+/// The outcome of a record that followed a leader with `leader_outcome`.
+fn follower_outcome(leader_outcome: &Outcome, kind: FollowKind) -> Outcome {
+    match (leader_outcome, kind) {
+        (Outcome::Retry(_), FollowKind::SameKey) => Outcome::retry(
+            ReasonCode::BatchSibling,
+            "another copy of this event in the same batch failed; retried with it",
+        ),
+        (Outcome::Retry(_) | Outcome::Rejected { .. }, FollowKind::Superseded { .. }) => {
+            Outcome::retry(
+                ReasonCode::BatchSibling,
+                "a newer event of the same subject in this batch failed; retried so that it \
+                 runs if the newer one never does",
+            )
+        }
+        (_, FollowKind::SameKey) => Outcome::Duplicate,
+        (leader_outcome, FollowKind::Superseded { sequence, by }) => {
+            let newest = match leader_outcome {
+                Outcome::Stale { newest, .. } => (*newest).max(by),
+                _ => by,
+            };
+            if newest == sequence {
+                Outcome::Duplicate
+            } else {
+                Outcome::Stale { sequence, newest }
+            }
+        }
     }
 }
