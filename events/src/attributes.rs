@@ -108,7 +108,7 @@ pub fn check_extension_name(name: &str) -> Result<(), EnvelopeError> {
     } else {
         Err(EnvelopeError::InvalidAttribute {
             name: name.to_owned(),
-            rule: "CloudEvents attribute names are lowercase ASCII letters and digits only",
+            rule: "must be named with lowercase ASCII letters and digits only (the CloudEvents naming rule)",
         })
     }
 }
@@ -182,7 +182,7 @@ impl AttributeReader {
         {
             return Err(EnvelopeError::InvalidAttribute {
                 name: "datacontenttype".into(),
-                rule: "tidings events carry JSON data: use application/json or a +json media type",
+                rule: "must be application/json or a +json media type, since tidings events carry JSON data",
             });
         }
         let mut extensions = BTreeMap::new();
@@ -326,12 +326,12 @@ fn extension_value(name: &str, value: Value) -> Result<ExtensionValue, EnvelopeE
         Value::Number(number) => number.as_i64().map(ExtensionValue::Integer).ok_or_else(|| {
             EnvelopeError::InvalidAttribute {
                 name: name.to_owned(),
-                rule: "extension integers must fit in 64 bits and have no fraction",
+                rule: "must fit in 64 bits and have no fraction, as extension integers do",
             }
         }),
         _ => Err(EnvelopeError::InvalidAttribute {
             name: name.to_owned(),
-            rule: "extension values must be strings, integers or booleans",
+            rule: "must be a string, an integer or a boolean, as extension values are",
         }),
     }
 }

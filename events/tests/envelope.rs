@@ -853,7 +853,7 @@ fn bad_bodies() -> Vec<Case> {
             Both,
             InvalidAttribute { .. },
             Some("datacontenttype"),
-            "tidings events carry JSON data: use application/json or a +json media type"
+            "must be application/json or a +json media type, since tidings events carry JSON data"
         ),
         case!(
             "data_base64",
@@ -904,7 +904,7 @@ fn bad_bodies() -> Vec<Case> {
             Both,
             InvalidAttribute { .. },
             Some("tenant"),
-            "extension values must be strings, integers or booleans"
+            "must be a string, an integer or a boolean, as extension values are"
         ),
         case!(
             "extension with array value",
@@ -912,7 +912,7 @@ fn bad_bodies() -> Vec<Case> {
             Both,
             InvalidAttribute { .. },
             Some("tags"),
-            "extension values must be strings, integers or booleans"
+            "must be a string, an integer or a boolean, as extension values are"
         ),
         case!(
             "extension with fraction",
@@ -920,7 +920,7 @@ fn bad_bodies() -> Vec<Case> {
             Both,
             InvalidAttribute { .. },
             Some("ratio"),
-            "extension integers must fit in 64 bits and have no fraction"
+            "must fit in 64 bits and have no fraction, as extension integers do"
         ),
         case!(
             "missing data",

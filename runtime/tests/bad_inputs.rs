@@ -296,7 +296,7 @@ fn rows() -> Vec<Row> {
             "datacontenttype not JSON",
             envelope_with(|e| e["datacontenttype"] = "text/plain".into()),
             Envelope,
-            "CloudEvents attribute `datacontenttype` is invalid: it tidings events carry JSON data: use application/json or a +json media type",
+            "CloudEvents attribute `datacontenttype` is invalid: it must be application/json or a +json media type, since tidings events carry JSON data",
         ),
         Row::sqs(
             "relative dataschema",
@@ -359,7 +359,7 @@ fn rows() -> Vec<Row> {
                 e.insert("TraceId".into(), "abc".into());
             }),
             Envelope,
-            "CloudEvents attribute `TraceId` is invalid: it CloudEvents attribute names are lowercase ASCII letters and digits only",
+            "CloudEvents attribute `TraceId` is invalid: it must be named with lowercase ASCII letters and digits only (the CloudEvents naming rule)",
         ),
         Row::sqs(
             "extension value an object",
@@ -367,7 +367,7 @@ fn rows() -> Vec<Row> {
                 e.insert("tenant".into(), json!({"id": 7}));
             }),
             Envelope,
-            "CloudEvents attribute `tenant` is invalid: it extension values must be strings, integers or booleans",
+            "CloudEvents attribute `tenant` is invalid: it must be a string, an integer or a boolean, as extension values are",
         ),
         // Routing and versions.
         Row::sqs(
