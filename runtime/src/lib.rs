@@ -25,6 +25,10 @@ pub mod metrics;
 pub mod options;
 pub mod outcome;
 pub mod pipeline;
+#[cfg(feature = "publisher")]
+pub mod publish;
+#[cfg(feature = "publisher")]
+pub mod sqs_dead_letter;
 pub mod store;
 pub mod telemetry;
 pub mod testing;
@@ -38,6 +42,10 @@ pub use handler::EventHandler;
 pub use options::{HandlerOptions, OnUnknownType, Ordering, Source};
 pub use outcome::{Outcome, Reason, ReasonCode};
 pub use pipeline::{BatchResult, InvocationInfo, Processor, RecordResult};
+#[cfg(feature = "publisher")]
+pub use publish::{Destination, PublishError, Publisher, Receipt};
+#[cfg(feature = "publisher")]
+pub use sqs_dead_letter::SqsDeadLetterQueue;
 pub use store::{MemoryStore, Store};
 pub use tidings_events as events;
 pub use tidings_events::{Attributes, Envelope, Event};
