@@ -32,6 +32,9 @@ pub struct EventRegistration {
     pub upcast_from: Option<u32>,
     /// Generates the data schema.
     pub data_schema: fn() -> Value,
+    /// The subject of a JSON value of this type, if it is one and has a subject: lets tools
+    /// that only have JSON (fixtures from schema examples) build complete envelopes.
+    pub subject_of: fn(&Value) -> Option<String>,
 }
 
 inventory::collect!(EventRegistration);
@@ -95,6 +98,12 @@ pub fn data_schema<E: Event>() -> Value {
     object.remove("title");
     head.extend(std::mem::take(object));
     Value::Object(head)
+}
+
+/// The subject of `data` read as `E`, or `None` when it is not an `E` or has no subject.
+pub fn subject_of_json<E: Event>(data: &Value) -> Option<String> {
+    let event = E::deserialize(data).ok()?;
+    event.subject().map(str::to_owned)
 }
 
 /// The schema of a CloudEvents envelope whose `data` is `data_schema`, as tidings writes it.

@@ -515,6 +515,7 @@ fn emit(input: &DeriveInput, attrs: &EventAttrs, subject: Option<&SubjectField>)
                 rust_type: ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#ident)),
                 upcast_from: #from_version,
                 data_schema: #krate::schema::data_schema::<#ident>,
+                subject_of: #krate::schema::subject_of_json::<#ident>,
             }
         }
     }

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use aws_config::environment::region::EnvironmentVariableRegionProvider;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
@@ -12,14 +13,17 @@ pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(3);
 /// The SDK configuration from the environment, as Lambda provides it (region, credentials;
 /// `AWS_ENDPOINT_URL` points every client at a local AWS-API server).
 ///
-/// Loading reads the environment only: credentials are fetched on the first call, so a cold
-/// start makes no network call here.
+/// Loading reads the environment only: the region from `AWS_REGION`, credentials on the
+/// first call, so a cold start makes no network call here.
 pub async fn sdk_config() -> SdkConfig {
     let timeout = std::env::var("TIDINGS_AWS_TIMEOUT_MS")
         .ok()
         .and_then(|ms| ms.parse().ok())
         .map_or(DEFAULT_OPERATION_TIMEOUT, Duration::from_millis);
     aws_config::defaults(BehaviorVersion::latest())
+        // The region comes from the environment only (Lambda always sets AWS_REGION): the
+        // default chain would fall back to the instance metadata service, a network call.
+        .region(EnvironmentVariableRegionProvider::new())
         .timeout_config(
             TimeoutConfig::builder()
                 .operation_attempt_timeout(timeout)

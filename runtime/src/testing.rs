@@ -96,6 +96,8 @@ impl TestRecord {
 pub struct Batch {
     delivery: Delivery,
     records: Vec<TestRecord>,
+    /// When the records were sent, in epoch milliseconds; `None` is now.
+    sent_at: Option<u64>,
 }
 
 impl Batch {
@@ -104,6 +106,7 @@ impl Batch {
         Self {
             delivery,
             records: Vec::new(),
+            sent_at: None,
         }
     }
 
@@ -126,6 +129,13 @@ impl Batch {
     /// here to test the pipeline).
     pub fn sns() -> Self {
         Self::new(Delivery::Sns)
+    }
+
+    /// Fixes the time the records were sent (epoch milliseconds), e.g. for fixtures that
+    /// must be the same on every run; by default it is the time the JSON is built.
+    pub fn sent_at(mut self, epoch_millis: u64) -> Self {
+        self.sent_at = Some(epoch_millis);
+        self
     }
 
     /// Appends a record carrying `envelope`.
@@ -177,6 +187,7 @@ impl Batch {
     }
 
     fn record_json(&self, index: usize, record: &TestRecord) -> Value {
+        let sent_at = self.sent_at.unwrap_or_else(|| millis_now() as u64);
         let message_id = record
             .message_id
             .clone()
@@ -186,21 +197,27 @@ impl Batch {
                 "EventSource": "aws:sns",
                 "EventVersion": "1.0",
                 "EventSubscriptionArn": format!("{TEST_TOPIC_ARN}:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55"),
-                "Sns": sns_notification(&message_id, &record.body, record.event_type.clone(), "Url"),
+                "Sns": sns_notification(&message_id, &record.body, record.event_type.clone(), "Url", sent_at),
             }),
             Delivery::Sqs | Delivery::SqsFifo | Delivery::SnsViaSqs => {
                 let fifo = self.delivery == Delivery::SqsFifo;
                 let body = if self.delivery == Delivery::SnsViaSqs {
-                    sns_notification(&message_id, &record.body, record.event_type.clone(), "URL")
-                        .to_string()
+                    sns_notification(
+                        &message_id,
+                        &record.body,
+                        record.event_type.clone(),
+                        "URL",
+                        sent_at,
+                    )
+                    .to_string()
                 } else {
                     record.body.clone()
                 };
                 let mut attributes = json!({
                     "ApproximateReceiveCount": record.receive_count.to_string(),
-                    "SentTimestamp": millis_now().to_string(),
+                    "SentTimestamp": sent_at.to_string(),
                     "SenderId": "AIDAEXAMPLE",
-                    "ApproximateFirstReceiveTimestamp": millis_now().to_string(),
+                    "ApproximateFirstReceiveTimestamp": sent_at.to_string(),
                 });
                 if fifo {
                     attributes["MessageGroupId"] = record
@@ -247,13 +264,16 @@ fn sns_notification(
     message: &str,
     event_type: Option<String>,
     url_case: &str,
+    sent_at: u64,
 ) -> Value {
     let mut notification = json!({
         "Type": "Notification",
         "MessageId": message_id,
         "TopicArn": TEST_TOPIC_ARN,
         "Message": message,
-        "Timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "Timestamp": chrono::DateTime::<chrono::Utc>::from_timestamp_millis(sent_at as i64)
+            .unwrap_or_default()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         "SignatureVersion": "1",
         "Signature": "EXAMPLE",
         "MessageAttributes": {},

@@ -49,14 +49,7 @@ use crate::causation::current_cause;
 use batch::Fill;
 use message::json_for_aws;
 
-/// The message attributes tidings sets on every published event.
-pub mod attribute {
-    /// The event type (CloudEvents `type`), data type `String`: what SNS filter policies
-    /// match, e.g. `{"type": ["shop.order.placed"]}`.
-    pub const TYPE: &str = "type";
-    /// The schema version of the data (`dataversion`), data type `Number`.
-    pub const DATA_VERSION: &str = "dataversion";
-}
+pub use crate::message_attribute as attribute;
 
 /// How many batch requests to a standard topic or queue are in flight at once. FIFO
 /// destinations get one at a time, which their order needs.
