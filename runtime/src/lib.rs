@@ -14,6 +14,7 @@
 #[cfg(any(feature = "dynamodb", feature = "publisher"))]
 pub mod aws;
 pub mod causation;
+pub mod codegen;
 pub mod config;
 pub mod context;
 pub mod dead_letter;
@@ -21,6 +22,7 @@ pub mod error;
 pub mod event_set;
 pub mod handler;
 pub mod lambda;
+pub mod message_attribute;
 pub mod metrics;
 pub mod options;
 pub mod outcome;
