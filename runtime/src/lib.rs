@@ -22,6 +22,8 @@ pub mod error;
 pub mod event_set;
 pub mod handler;
 pub mod lambda;
+#[cfg(feature = "publisher")]
+pub mod local;
 pub mod message_attribute;
 pub mod metrics;
 pub mod options;
