@@ -11,7 +11,7 @@ use crate::{Context, EventSet, HandlerError, HandlerOptions};
 /// `#[tidings::event_handler]` turns an `async fn(Envelope<E>, &Context) -> Result<(),
 /// HandlerError>` into a unit struct of the same name implementing this trait, so the
 /// function's name is a value that tests hand to [`crate::testing`] and `main` hands to
-/// [`crate::run`].
+/// [`crate::lambda::run`].
 pub trait EventHandler: Send + Sync + 'static {
     /// The event types accepted: one [`tidings_events::Event`] type or an enum of them.
     type Events: EventSet;
@@ -48,6 +48,14 @@ pub struct HandlerRegistration {
 }
 
 inventory::collect!(HandlerRegistration);
+
+/// The types and versions `H` accepts: the registration's `accepted`. Not public API:
+/// `#[event_handler]` expands to it, so that an event type that is not an `EventSet` is
+/// reported once, at `type Events`.
+#[doc(hidden)]
+pub fn accepted_by<H: EventHandler>() -> Vec<crate::AcceptedType> {
+    H::Events::accepted()
+}
 
 /// Every handler linked into this program, sorted by name.
 pub fn registrations() -> Vec<&'static HandlerRegistration> {
