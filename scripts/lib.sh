@@ -54,6 +54,44 @@ ensure_venv() {
     fi
 }
 
+# The deploy and local-workflow tools, also from PyPI, pinned, in the same venv: cfn-lint
+# checks template.yaml against the CloudFormation and SAM specifications offline, and
+# cargo-lambda (a binary wheel: no Zig or Docker needed for `watch` and `invoke`) runs the
+# shop's consumers locally and in their test. moto also depends on cfn-lint, so the pin here
+# is what both get.
+CFN_LINT_VERSION=1.58.0
+CARGO_LAMBDA_VERSION=1.9.2
+
+# The version of the Python distribution $1 installed in .venv, or nothing.
+venv_package_version() {
+    "$VENV/bin/python" -c 'import importlib.metadata as m, sys; print(m.version(sys.argv[1]))' "$1" 2>/dev/null || true
+}
+
+# Installs the pinned cfn-lint and cargo-lambda into .venv when they are not there at those
+# versions, and puts .venv/bin on PATH so that `cargo lambda` (cargo finds subcommands on
+# PATH) and the tests that drive it find them. Quiet when there is nothing to do.
+ensure_dev_tools() {
+    ensure_venv
+    local wanted=()
+    if [[ $(venv_package_version cfn-lint) != "$CFN_LINT_VERSION" || ! -x $VENV/bin/cfn-lint ]]; then
+        wanted+=("cfn-lint==$CFN_LINT_VERSION")
+    fi
+    if [[ $(venv_package_version cargo-lambda) != "$CARGO_LAMBDA_VERSION" || ! -x $VENV/bin/cargo-lambda ]]; then
+        wanted+=("cargo-lambda==$CARGO_LAMBDA_VERSION")
+    fi
+    if ((${#wanted[@]})); then
+        say "installing ${wanted[*]} into .venv"
+        "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${wanted[@]}" \
+            || die "pip could not install ${wanted[*]}"
+    fi
+    export PATH="$VENV/bin:$PATH"
+}
+
+# Lints template.yaml with cfn-lint (after ensure_dev_tools); any finding fails.
+lint_template() {
+    "$VENV/bin/cfn-lint" "$ROOT/template.yaml" || die "cfn-lint found problems in template.yaml (above)"
+}
+
 # The pid of the moto server this shell started, for stop_aws_server.
 AWS_SERVER_PID=
 
