@@ -28,6 +28,41 @@ pub fn run<H: EventHandler>(handler: H) -> Result<(), Error> {
         .block_on(serve(handler))
 }
 
+/// [`run`], after `init` has run on the same runtime: the entry point of a `main` that builds
+/// clients of its own before serving, e.g. a `Publisher` from `aws::sdk_config` (features
+/// `publisher`, `dynamodb`), kept in a `static` `OnceLock` where the handler finds it
+/// (handlers are free functions: nothing can be handed to them).
+///
+/// `init` runs after logging is set up and before the configuration is read. Like the rest of
+/// init it should make no network call (build clients, don't call them): calls during init
+/// lengthen every cold start. An error from `init` ends the process before the first poll.
+///
+/// ```ignore
+/// static PUBLISHER: OnceLock<Publisher> = OnceLock::new();
+///
+/// fn main() -> Result<(), tidings::lambda::Error> {
+///     tidings::lambda::run_with(my_handler, async {
+///         let sdk = tidings::aws::sdk_config().await;
+///         let _ = PUBLISHER.set(Publisher::new(&sdk, "orders-service"));
+///         Ok(())
+///     })
+/// }
+/// ```
+pub fn run_with<H: EventHandler>(
+    handler: H,
+    init: impl Future<Output = Result<(), Error>>,
+) -> Result<(), Error> {
+    // The same runtime as `run`: a multi-thread one would cost cold-start time for nothing.
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(async {
+            crate::telemetry::init();
+            init.await?;
+            serve(handler).await
+        })
+}
+
 /// [`run`] inside an existing Tokio runtime.
 pub async fn serve<H: EventHandler>(handler: H) -> Result<(), Error> {
     crate::telemetry::init();

@@ -1,11 +1,21 @@
-//! Cold start: from process spawn to the first `GET /runtime/invocation/next`, for the
-//! handler binary `#[tidings::event_handler]` generates against a bare `lambda_runtime`
-//! binary, both built in the bench profile.
+//! Cold start: from process spawn to the first `GET /runtime/invocation/next`, for three
+//! binaries built in the bench profile:
+//!
+//! - `bare_lambda`: a bare `lambda_runtime` handler, the baseline;
+//! - `echo_handler`: the handler binary `#[tidings::event_handler]` generates, memory store;
+//! - `aws_handler`: a tidings handler with the DynamoDB store, an SQS dead-letter queue and an
+//!   SNS publisher configured from the environment (`tests/no_network_at_init.rs` checks that
+//!   none of them calls out during init, so their endpoint here is a closed loopback port).
 //!
 //! Each spawn gets its own Runtime API on loopback, which timestamps the poll as soon as its
-//! request head is read. The binaries are spawned alternately, which one first changing each
-//! round, so that a change in the machine's load reaches both; one spawn of each before the
+//! request head is read. The binaries are spawned in turn, the order rotating each round, so
+//! that a change in the machine's load reaches all of them; one spawn of each before the
 //! measured ones warms the page cache.
+//!
+//! With the package's default `aws` feature, cargo builds every binary of the package against
+//! tidings with its AWS features, so `echo_handler` then links the SDK it never calls; run
+//! with `--no-default-features` for `echo_handler` as the plain crate builds it (the
+//! `aws_handler` row is left out then).
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -29,8 +39,69 @@ impl Drop for Running {
     }
 }
 
-/// Spawns `binary` against a fresh Runtime API and returns the time to its first poll.
-fn time_to_first_poll(binary: &str) -> Duration {
+/// One binary under test and the environment it needs beyond what Lambda sets.
+struct Contestant {
+    name: &'static str,
+    binary: &'static str,
+    env: Vec<(&'static str, String)>,
+}
+
+/// The contestants, the baseline first and plain tidings second.
+fn contestants() -> Vec<Contestant> {
+    #[cfg_attr(not(feature = "aws"), allow(unused_mut))]
+    let mut contestants = vec![
+        Contestant {
+            name: "bare lambda_runtime",
+            binary: env!("CARGO_BIN_EXE_bare_lambda"),
+            env: Vec::new(),
+        },
+        Contestant {
+            name: "tidings echo_handler",
+            binary: env!("CARGO_BIN_EXE_echo_handler"),
+            env: Vec::new(),
+        },
+    ];
+    #[cfg(feature = "aws")]
+    contestants.push(Contestant {
+        name: "tidings aws_handler",
+        binary: env!("CARGO_BIN_EXE_aws_handler"),
+        env: aws_env(),
+    });
+    contestants
+}
+
+/// The environment of `aws_handler`: every client configured, all pointing at a loopback
+/// port nothing listens on, since init must not call them (a call would fail at once rather
+/// than wait).
+#[cfg(feature = "aws")]
+fn aws_env() -> Vec<(&'static str, String)> {
+    let closed_port = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+        .and_then(|listener| listener.local_addr())
+        .expect("a loopback port")
+        .port();
+    let endpoint = format!("http://127.0.0.1:{closed_port}");
+    vec![
+        ("TIDINGS_STORE", "dynamodb".to_owned()),
+        ("TIDINGS_TABLE", "tidings-cold-start".to_owned()),
+        (
+            "TIDINGS_DEAD_LETTER_QUEUE_URL",
+            format!("{endpoint}/000000000000/tidings-cold-start-dlq"),
+        ),
+        (
+            "ECHO_TOPIC_ARN",
+            "arn:aws:sns:eu-west-1:000000000000:tidings-cold-start".to_owned(),
+        ),
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("AWS_REGION", "eu-west-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+    ]
+}
+
+/// Spawns `contestant` against a fresh Runtime API and returns the time to its first poll.
+fn time_to_first_poll(contestant: &Contestant) -> Duration {
+    let binary = contestant.binary;
     let api = RuntimeApi::start().expect("the Runtime API starts");
     let mut command = Command::new(binary);
     command
@@ -40,6 +111,7 @@ fn time_to_first_poll(binary: &str) -> Duration {
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+        .envs(contestant.env.iter().map(|(name, value)| (name, value)))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -61,19 +133,31 @@ fn millis(duration: Duration) -> String {
     format!("{:.2} ms", duration.as_secs_f64() * 1e3)
 }
 
+/// The difference of two medians in seconds, and a line saying it with their ratio.
+fn compare(name: &str, median: Duration, base_name: &str, base: Duration) -> (f64, String) {
+    let difference = median.as_secs_f64() - base.as_secs_f64();
+    let line = format!(
+        "  {name} - {base_name}: {:+.2} ms, ratio {:.2}x",
+        difference * 1e3,
+        median.as_secs_f64() / base.as_secs_f64()
+    );
+    (difference, line)
+}
+
 fn main() {
-    let binaries = [
-        ("bare lambda_runtime", env!("CARGO_BIN_EXE_bare_lambda")),
-        ("tidings echo_handler", env!("CARGO_BIN_EXE_echo_handler")),
-    ];
-    for (_, binary) in binaries {
-        time_to_first_poll(binary);
+    let contestants = contestants();
+    for contestant in &contestants {
+        time_to_first_poll(contestant);
     }
-    let mut times = [Vec::with_capacity(SPAWNS), Vec::with_capacity(SPAWNS)];
+    let mut times: Vec<Vec<Duration>> = contestants
+        .iter()
+        .map(|_| Vec::with_capacity(SPAWNS))
+        .collect();
     for round in 0..SPAWNS {
-        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
-        for side in order {
-            times[side].push(time_to_first_poll(binaries[side].1));
+        // Each round starts with the next contestant, so none always follows the same one.
+        for turn in 0..contestants.len() {
+            let side = (round + turn) % contestants.len();
+            times[side].push(time_to_first_poll(&contestants[side]));
         }
     }
     for side in &mut times {
@@ -83,23 +167,22 @@ fn main() {
     println!(
         "cold start: process spawn to first Runtime API poll, {SPAWNS} interleaved spawns each"
     );
-    for ((name, binary), side) in binaries.iter().zip(&times) {
-        let size = std::fs::metadata(binary).map_or(0, |m| m.len());
+    for (contestant, side) in contestants.iter().zip(&times) {
+        let size = std::fs::metadata(contestant.binary).map_or(0, |m| m.len());
         println!(
-            "  {name:<22} median {}  p90 {}  min {}  ({:.1} MB binary)",
+            "  {:<22} median {}  p90 {}  min {}  ({:.1} MB binary)",
+            contestant.name,
             millis(percentile(side, 0.5)),
             millis(percentile(side, 0.9)),
             millis(side[0]),
             size as f64 / 1e6
         );
     }
-    let bare = percentile(&times[0], 0.5);
-    let tidings = percentile(&times[1], 0.5);
-    let difference = tidings.as_secs_f64() - bare.as_secs_f64();
+    let medians: Vec<Duration> = times.iter().map(|side| percentile(side, 0.5)).collect();
+    println!("  difference of medians:");
+    let (difference, line) = compare("echo_handler", medians[1], "bare", medians[0]);
     println!(
-        "  difference of medians (tidings - bare): {:+.2} ms, ratio {:.2}x (goal: within {} ms) -> {}",
-        difference * 1e3,
-        tidings.as_secs_f64() / bare.as_secs_f64(),
+        "{line} (goal: within {} ms) -> {}",
         GOAL.as_millis(),
         if difference <= GOAL.as_secs_f64() {
             "met"
@@ -107,4 +190,11 @@ fn main() {
             "NOT met"
         }
     );
+    if let Some(&aws) = medians.get(2) {
+        println!("{}", compare("aws_handler", aws, "bare", medians[0]).1);
+        println!(
+            "{}",
+            compare("aws_handler", aws, "echo_handler", medians[1]).1
+        );
+    }
 }
