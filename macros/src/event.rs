@@ -232,11 +232,15 @@ fn set_once<T>(slot: &mut Option<T>, value: T, meta: &ParseNestedMeta) -> syn::R
     Ok(())
 }
 
+/// The largest version: `dataversion` is a CloudEvents integer, a signed 32-bit number, and
+/// the envelope decoder refuses anything above it.
+const MAX_VERSION: u32 = i32::MAX as u32;
+
 /// Parses `version = N`. It reads any expression, not just an integer literal, so that the
 /// common mistakes (a string, a negative number) get a message saying what to write.
 fn parse_version(meta: &ParseNestedMeta) -> syn::Result<u32> {
     let expr: Expr = meta.value()?.parse()?;
-    let usage = "versions are whole numbers from 1 to 4294967295, e.g. `version = 2`";
+    let usage = format!("versions are whole numbers from 1 to {MAX_VERSION}, e.g. `version = 2`");
     match &expr {
         Expr::Lit(ExprLit {
             lit: Lit::Int(lit), ..
@@ -256,10 +260,16 @@ fn parse_version(meta: &ParseNestedMeta) -> syn::Result<u32> {
                     "event versions start at 1: write `version = 1` for the first version of a \
                      type",
                 )),
-                Ok(value) => Ok(value),
-                Err(_) => Err(syn::Error::new(
+                Ok(value) if value <= MAX_VERSION => Ok(value),
+                // A CloudEvents integer attribute is 32-bit signed: a larger version could
+                // never be published or read.
+                _ => Err(syn::Error::new(
                     lit.span(),
-                    format!("version {} is too large; {usage}", lit.base10_digits()),
+                    format!(
+                        "version {} is too large: `dataversion` is a CloudEvents integer, a \
+                         signed 32-bit number; {usage}",
+                        lit.base10_digits()
+                    ),
                 )),
             }
         }
@@ -268,7 +278,7 @@ fn parse_version(meta: &ParseNestedMeta) -> syn::Result<u32> {
         }) => Err(syn::Error::new(
             lit.span(),
             match lit.value().trim().parse::<u32>() {
-                Ok(value) if value > 0 => {
+                Ok(value) if (1..=MAX_VERSION).contains(&value) => {
                     format!("write the version as a number, without quotes: `version = {value}`")
                 }
                 _ => format!("the version is a number, not a string; {usage}"),

@@ -1,125 +1,358 @@
 //! `#[event_handler]`: checks the function's shape and options, then emits a unit struct of
 //! the function's name implementing `tidings::EventHandler`, its registration, and `main`.
+//!
+//! What the syntax alone can tell (the shape of the signature, the options) is checked here,
+//! with an error at the offending token. What needs types (the event type is an `Event` or an
+//! `EventSet`, the key field exists, the future is `Send`, the return type) is left to the
+//! compiler, through code spanned at the token that asked for it, and the
+//! `#[diagnostic::on_unimplemented]` messages of the traits in `tidings`.
 
-use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::meta::ParseNestedMeta;
 use syn::spanned::Spanned;
 use syn::{
-    FnArg, GenericArgument, Ident, ItemFn, LitBool, LitInt, LitStr, Path, PathArguments,
-    ReturnType, Type,
+    Attribute, Expr, ExprLit, ExprUnary, FnArg, GenericArgument, GenericParam, Ident, Item, ItemFn,
+    Lit, LitBool, LitInt, Pat, Path, PathArguments, ReturnType, Signature, Type, UnOp,
 };
 
-/// The options of the attribute, as written.
+/// The signature every message about the shape refers to.
+const SHAPE: &str =
+    "async fn name(event: Envelope<YourEvent>, ctx: &Context) -> Result<(), HandlerError>";
+
+/// The options of the attribute, as written; `None` for an option left out. An option with
+/// a fixed set of values holds the `tidings` enum variant its value maps to.
+#[derive(Default)]
 struct Options {
     source: Option<Ident>,
     ordering: Option<Ident>,
     idempotency_key: Option<Ident>,
     concurrency: Option<LitInt>,
     on_unknown_type: Option<Ident>,
-    main: bool,
-    krate: Path,
+    main: Option<LitBool>,
+    krate: Option<Path>,
 }
 
-/// Each option's accepted values, and the `tidings` item each value maps to.
-const SOURCES: &[(&str, &str)] = &[("sqs", "Sqs"), ("sns", "Sns"), ("auto", "Auto")];
-const ORDERINGS: &[(&str, &str)] = &[("none", "None"), ("latest_wins", "LatestWins")];
-const ON_UNKNOWN: &[(&str, &str)] = &[("reject", "Reject"), ("ignore", "Ignore")];
+/// An option with a fixed set of values: its accepted values, and the `tidings` enum variant
+/// each maps to.
+struct Choices {
+    values: &'static [(&'static str, &'static str)],
+}
 
-pub fn expand(attr: TokenStream, item: ItemFn) -> syn::Result<TokenStream> {
-    let options = parse_options(attr)?;
-    let event_type = check_signature(&item)?;
-    Ok(emit(&item, &event_type, &options))
+const SOURCES: Choices = Choices {
+    values: &[("sqs", "Sqs"), ("sns", "Sns"), ("auto", "Auto")],
+};
+const ORDERINGS: Choices = Choices {
+    values: &[("none", "None"), ("latest_wins", "LatestWins")],
+};
+const ON_UNKNOWN: Choices = Choices {
+    values: &[("reject", "Reject"), ("ignore", "Ignore")],
+};
+
+/// The option names, for the message about an unknown one.
+const OPTION_NAMES: &str = "`source`, `ordering`, `idempotency_key`, `concurrency`, \
+                            `on_unknown_type`, `main` and `crate`";
+
+/// Expands `#[event_handler(attr)]` on `item`, or explains everything wrong with it.
+///
+/// On error the item is emitted unchanged beside the errors, as other attribute macros do:
+/// the user's imports stay used and the names it defines stay defined, so that the errors
+/// that matter are not buried under ones that follow from them.
+pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
+    match try_expand(attr, item.clone()) {
+        Ok(expanded) => expanded,
+        Err(error) => {
+            let mut tokens = error.into_compile_error();
+            tokens.extend(quote!(#[allow(dead_code)] #item));
+            tokens
+        }
+    }
+}
+
+fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let item: ItemFn = syn::parse2(item.clone()).map_err(|_| not_a_fn(item))?;
+    // Option and signature mistakes are independent: report both in one build.
+    match (parse_options(attr), check_signature(&item.sig)) {
+        (Ok(options), Ok(signature)) => Ok(emit(&item, &signature, &options)),
+        (Err(mut first), Err(second)) => {
+            first.combine(second);
+            Err(first)
+        }
+        (Err(error), Ok(_)) | (Ok(_), Err(error)) => Err(error),
+    }
+}
+
+/// The error for an attribute on something other than a function, at the keyword that says
+/// what it is instead.
+fn not_a_fn(item: TokenStream) -> syn::Error {
+    let message = format!("#[event_handler] goes on an async fn: `{SHAPE}`");
+    let keyword = match syn::parse2::<Item>(item.clone()) {
+        Ok(Item::Struct(item)) => Some(item.struct_token.span),
+        Ok(Item::Enum(item)) => Some(item.enum_token.span),
+        Ok(Item::Impl(item)) => Some(item.impl_token.span),
+        Ok(Item::Mod(item)) => Some(item.mod_token.span),
+        Ok(Item::Static(item)) => Some(item.static_token.span),
+        Ok(Item::Const(item)) => Some(item.const_token.span),
+        Ok(Item::Trait(item)) => Some(item.trait_token.span),
+        Ok(Item::Type(item)) => Some(item.type_token.span),
+        _ => None,
+    };
+    match keyword {
+        Some(span) => syn::Error::new(span, message),
+        None => syn::Error::new_spanned(item, message),
+    }
 }
 
 fn parse_options(attr: TokenStream) -> syn::Result<Options> {
-    let mut options = Options {
-        source: None,
-        ordering: None,
-        idempotency_key: None,
-        concurrency: None,
-        on_unknown_type: None,
-        main: true,
-        krate: syn::parse_quote!(::tidings),
-    };
-    let parser = syn::meta::parser(|meta| {
+    let mut options = Options::default();
+    let parser = syn::meta::parser(|meta| options.parse(&meta));
+    syn::parse::Parser::parse2(parser, attr)?;
+    Ok(options)
+}
+
+impl Options {
+    /// Parses one `name = value` option.
+    fn parse(&mut self, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
         let name = meta
             .path
             .get_ident()
             .map(ToString::to_string)
             .unwrap_or_default();
         match name.as_str() {
-            "source" => options.source = Some(choice(&meta, SOURCES)?),
-            "ordering" => options.ordering = Some(choice(&meta, ORDERINGS)?),
-            "on_unknown_type" => options.on_unknown_type = Some(choice(&meta, ON_UNKNOWN)?),
+            "source" => {
+                let value = SOURCES.parse(meta)?;
+                set_once(&mut self.source, value, meta)
+            }
+            "ordering" => {
+                let value = ORDERINGS.parse(meta)?;
+                set_once(&mut self.ordering, value, meta)
+            }
+            "on_unknown_type" => {
+                let value = ON_UNKNOWN.parse(meta)?;
+                set_once(&mut self.on_unknown_type, value, meta)
+            }
             "idempotency_key" => {
-                let lit: LitStr = meta.value()?.parse()?;
-                let field = syn::parse_str::<Ident>(&lit.value()).map_err(|_| {
-                    syn::Error::new(
-                        lit.span(),
-                        "`idempotency_key` names a field of the event data, e.g. \
-                         idempotency_key = \"order_id\"; leave it out to key by event id",
-                    )
-                })?;
-                options.idempotency_key = Some(Ident::new(&field.to_string(), lit.span()));
+                let field = parse_key_field(meta)?;
+                set_once(&mut self.idempotency_key, field, meta)
             }
             "concurrency" => {
-                let lit: LitInt = meta.value()?.parse()?;
-                match lit.base10_parse::<u32>() {
-                    Ok(n) if n >= 1 => options.concurrency = Some(lit),
-                    _ => {
-                        return Err(syn::Error::new(
-                            lit.span(),
-                            "`concurrency` is how many records of a batch run at once: a whole number from 1 up",
-                        ));
-                    }
-                }
+                let value = parse_concurrency(meta)?;
+                set_once(&mut self.concurrency, value, meta)
             }
-            "main" => options.main = meta.value()?.parse::<LitBool>()?.value,
-            "crate" => options.krate = meta.value()?.parse::<LitStr>()?.parse()?,
-            _ => {
-                return Err(meta.error(
-                    "unknown event_handler option; expected `source`, `ordering`, \
-                     `idempotency_key`, `concurrency`, `on_unknown_type`, `main` or `crate`",
-                ));
+            "main" => {
+                let value = meta.value()?.parse::<LitBool>().map_err(|error| {
+                    syn::Error::new(
+                        error.span(),
+                        "`main` takes `true` or `false`: write `main = false` to leave out \
+                         the generated `fn main`",
+                    )
+                })?;
+                set_once(&mut self.main, value, meta)
             }
-        }
-        Ok(())
-    });
-    syn::parse::Parser::parse2(parser, attr)?;
-    Ok(options)
-}
-
-/// Reads `option = "value"` where value is one of `choices`, as the matching variant name.
-fn choice(meta: &ParseNestedMeta<'_>, choices: &[(&str, &str)]) -> syn::Result<Ident> {
-    let option = meta
-        .path
-        .get_ident()
-        .map(ToString::to_string)
-        .unwrap_or_default();
-    let lit: LitStr = meta.value()?.parse()?;
-    let value = lit.value();
-    match choices.iter().find(|(name, _)| *name == value) {
-        Some((_, variant)) => Ok(Ident::new(variant, lit.span())),
-        None => {
-            let names: Vec<String> = choices.iter().map(|(n, _)| format!("\"{n}\"")).collect();
-            Err(syn::Error::new(
-                lit.span(),
-                format!(
-                    "`{option}` must be one of {}, not \"{value}\"",
-                    names.join(", ")
-                ),
-            ))
+            "crate" => {
+                let path = parse_crate(meta)?;
+                set_once(&mut self.krate, path, meta)
+            }
+            _ => Err(meta.error(format!(
+                "unknown option `{}` of #[event_handler]; the options are {OPTION_NAMES}",
+                meta.path.to_token_stream().to_string().replace(' ', "")
+            ))),
         }
     }
 }
 
-/// Checks `async fn name(event: Envelope<E>, ctx: &Context) -> Result<(), HandlerError>` and
-/// returns `E`.
-fn check_signature(item: &ItemFn) -> syn::Result<Type> {
-    let sig = &item.sig;
-    let shape =
-        "async fn name(event: Envelope<YourEvent>, ctx: &Context) -> Result<(), HandlerError>";
+impl Choices {
+    /// Parses `= "value"` where the value is one of these choices, into its variant, spanned
+    /// at the literal.
+    fn parse(&self, meta: &ParseNestedMeta<'_>) -> syn::Result<Ident> {
+        let option = meta.path.to_token_stream().to_string();
+        let allowed = self
+            .values
+            .iter()
+            .map(|(name, _)| format!("\"{name}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let expr: Expr = meta.value()?.parse()?;
+        let lit = match &expr {
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(lit), ..
+            }) => lit,
+            _ => {
+                return Err(syn::Error::new_spanned(
+                    &expr,
+                    format!(
+                        "`{option}` takes a string: one of {allowed}, e.g. `{option} = \"{}\"`",
+                        self.values[0].0
+                    ),
+                ));
+            }
+        };
+        let value = lit.value();
+        match self.values.iter().find(|(name, _)| *name == value) {
+            Some((_, variant)) => Ok(Ident::new(variant, lit.span())),
+            None => Err(syn::Error::new(
+                lit.span(),
+                format!("`{option}` must be one of {allowed}, not \"{value}\""),
+            )),
+        }
+    }
+}
+
+/// Parses `idempotency_key = "field"` into the field's identifier, spanned at the literal so
+/// that the compiler reports a field the event lacks there.
+fn parse_key_field(meta: &ParseNestedMeta<'_>) -> syn::Result<Ident> {
+    let usage = "`idempotency_key` names a field of the event data whose value identifies \
+                 the work, e.g. `idempotency_key = \"order_id\"`; leave it out to key by \
+                 event id";
+    let expr: Expr = meta.value()?.parse()?;
+    let lit = match &expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => lit,
+        Expr::Path(path) if path.path.get_ident().is_some() => {
+            return Err(syn::Error::new_spanned(
+                &expr,
+                format!(
+                    "write the field name as a string: `idempotency_key = \"{}\"`",
+                    path.path.to_token_stream()
+                ),
+            ));
+        }
+        _ => return Err(syn::Error::new_spanned(&expr, usage)),
+    };
+    let value = lit.value();
+    match syn::parse_str::<Ident>(&value) {
+        Ok(field) => Ok(Ident::new(&field.to_string(), lit.span())),
+        Err(_) => Err(syn::Error::new(
+            lit.span(),
+            format!(
+                "\"{}\" is not a field name: {usage}",
+                value.escape_default()
+            ),
+        )),
+    }
+}
+
+/// Parses `concurrency = N`, a whole number from 1. Any expression is read, so that a string
+/// or a negative number gets a message saying what to write.
+fn parse_concurrency(meta: &ParseNestedMeta<'_>) -> syn::Result<LitInt> {
+    let usage = "`concurrency` is how many records of a standard-queue batch run at once: a \
+                 whole number from 1, e.g. `concurrency = 4`";
+    let expr: Expr = meta.value()?.parse()?;
+    match &expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(lit), ..
+        }) => match lit.base10_parse::<u32>() {
+            // Emitted without any suffix the user wrote, so that it is always a `usize`.
+            Ok(n) if n >= 1 => Ok(LitInt::new(&n.to_string(), lit.span())),
+            Ok(_) => Err(syn::Error::new(
+                lit.span(),
+                format!("a concurrency of 0 would never run a record; {usage}"),
+            )),
+            Err(_) => Err(syn::Error::new(
+                lit.span(),
+                format!("a concurrency of {lit} is more than can run at once; {usage}"),
+            )),
+        },
+        Expr::Unary(ExprUnary {
+            op: UnOp::Neg(_), ..
+        }) => Err(syn::Error::new_spanned(
+            &expr,
+            format!("a concurrency cannot be negative; {usage}"),
+        )),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) if lit.value().trim().parse::<u32>().is_ok_and(|n| n >= 1) => Err(syn::Error::new(
+            lit.span(),
+            format!(
+                "write the number without quotes: `concurrency = {}`",
+                lit.value().trim()
+            ),
+        )),
+        _ => Err(syn::Error::new_spanned(&expr, usage)),
+    }
+}
+
+/// Parses `crate = "path::to::tidings"`.
+fn parse_crate(meta: &ParseNestedMeta<'_>) -> syn::Result<Path> {
+    let usage = "`crate` is the path of the `tidings` crate when it is reached through a \
+                 re-export, e.g. `crate = \"my_platform::tidings\"`";
+    let expr: Expr = meta.value()?.parse()?;
+    let lit = match &expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => lit,
+        Expr::Path(path) => {
+            return Err(syn::Error::new_spanned(
+                &expr,
+                format!(
+                    "write the path as a string: `crate = \"{}\"`",
+                    path.path.to_token_stream().to_string().replace(' ', "")
+                ),
+            ));
+        }
+        _ => return Err(syn::Error::new_spanned(&expr, usage)),
+    };
+    lit.parse::<Path>()
+        .map_err(|_| syn::Error::new(lit.span(), format!("not a path; {usage}")))
+}
+
+/// Stores an option's value, refusing a second one: with two, one would be silently lost.
+fn set_once<T>(slot: &mut Option<T>, value: T, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
+    if slot.is_some() {
+        return Err(meta.error(format!(
+            "`{}` is given twice; keep one",
+            meta.path.to_token_stream()
+        )));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+/// What the signature tells the expansion.
+struct HandlerSignature {
+    /// `E` of `Envelope<E>`.
+    event_type: Type,
+    /// Where a first parameter that is not tidings' `Envelope` is reported: at `Envelope`.
+    event_span: Span,
+    /// Where a second parameter that is not tidings' `Context` is reported: at `Context`.
+    ctx_span: Span,
+}
+
+/// Checks `async fn name(event: Envelope<E>, ctx: &Context) -> Result<(), HandlerError>`.
+///
+/// Each check errs at the token to change. Types are only checked for their shape here;
+/// whether `Envelope` and `Context` are tidings' is left to the compiler, at the same tokens.
+fn check_signature(sig: &Signature) -> syn::Result<HandlerSignature> {
+    if let Some(receiver) = sig.receiver() {
+        return Err(syn::Error::new_spanned(
+            receiver,
+            format!(
+                "an event handler is a free function, not a method: remove `self` and move the \
+                 function out of the impl block, as `{SHAPE}`"
+            ),
+        ));
+    }
+    if let Some(unsafety) = &sig.unsafety {
+        return Err(syn::Error::new(
+            unsafety.span(),
+            "an event handler cannot be `unsafe`: the runtime calls it with no way to uphold \
+             its safety conditions; remove `unsafe` and use an `unsafe` block inside",
+        ));
+    }
+    if let Some(abi) = &sig.abi {
+        return Err(syn::Error::new_spanned(
+            abi,
+            "an event handler is called from Rust by the runtime: remove the `extern` ABI",
+        ));
+    }
+    if sig.ident == "main" {
+        return Err(syn::Error::new(
+            sig.ident.span(),
+            "an event handler cannot be called `main`: the attribute generates `fn main` \
+             beside it; name the handler after what it does, e.g. `reserve_stock`",
+        ));
+    }
     if sig.asyncness.is_none() {
         return Err(syn::Error::new(
             sig.fn_token.span(),
@@ -129,61 +362,136 @@ fn check_signature(item: &ItemFn) -> syn::Result<Type> {
             ),
         ));
     }
-    if !sig.generics.params.is_empty() {
-        return Err(syn::Error::new(
-            sig.generics.span(),
-            "an event handler cannot be generic: it is one Lambda entrypoint for concrete event types",
+    // Lifetimes are harmless; type and const parameters would leave the event type open.
+    if let Some(param) = sig
+        .generics
+        .params
+        .iter()
+        .find(|p| !matches!(p, GenericParam::Lifetime(_)))
+    {
+        return Err(syn::Error::new_spanned(
+            param,
+            "an event handler cannot be generic: it is the entrypoint of one Lambda function, \
+             for concrete event types; name the event type, or an enum of several types with \
+             #[derive(EventSet)]",
         ));
     }
-    if let ReturnType::Default = sig.output {
+    let ReturnType::Type(..) = &sig.output else {
         return Err(syn::Error::new(
             sig.paren_token.span.close(),
-            "an event handler returns `Result<(), HandlerError>`: add `-> Result<(), HandlerError>`",
+            "an event handler returns `Result<(), HandlerError>`, so the runtime learns whether \
+             to acknowledge, retry or reject the record: add `-> Result<(), HandlerError>`",
         ));
-    }
-    let params: Vec<&FnArg> = sig.inputs.iter().collect();
-    if let Some(FnArg::Receiver(receiver)) = params.first() {
-        return Err(syn::Error::new(
-            receiver.span(),
-            "an event handler is a free function, not a method: remove `self`",
-        ));
-    }
-    if params.len() != 2 {
-        let span = if params.is_empty() {
-            sig.paren_token.span.join()
-        } else {
-            sig.inputs.span()
-        };
-        return Err(syn::Error::new(
-            span,
-            format!("an event handler takes two parameters, the event and the context: `{shape}`"),
-        ));
-    }
-    let FnArg::Typed(event) = params[0] else {
-        unreachable!("receivers were rejected above")
+    };
+    let params: Vec<_> = sig
+        .inputs
+        .iter()
+        .filter_map(|input| match input {
+            FnArg::Typed(typed) => Some(typed),
+            FnArg::Receiver(_) => None,
+        })
+        .collect();
+    let (event, ctx) = match params.as_slice() {
+        [event, ctx] => (event, ctx),
+        [] => {
+            return Err(syn::Error::new(
+                sig.paren_token.span.join(),
+                format!(
+                    "an event handler takes two parameters, the event and its context: `{SHAPE}`"
+                ),
+            ));
+        }
+        [only] => {
+            return Err(syn::Error::new_spanned(
+                only,
+                format!(
+                    "an event handler takes two parameters, and the context is missing: add \
+                     `, ctx: &Context` (an unused one can be `_ctx: &Context`), as `{SHAPE}`"
+                ),
+            ));
+        }
+        [_, _, extras @ ..] => {
+            let names: Vec<String> = extras
+                .iter()
+                .map(|extra| {
+                    let name = pattern_name(&extra.pat)
+                        .unwrap_or_else(|| extra.pat.to_token_stream().to_string());
+                    format!("`{name}`")
+                })
+                .collect();
+            let extras = sig.inputs.iter().skip(2);
+            return Err(syn::Error::new_spanned(
+                quote!(#(#extras),*),
+                format!(
+                    "an event handler takes two parameters, the event and its context: remove \
+                     {}, and reach what the handler needs through a `static` (a `OnceLock` \
+                     holding a client, say), as `{SHAPE}`",
+                    names.join(", ")
+                ),
+            ));
+        }
     };
     let event_type = envelope_argument(&event.ty).ok_or_else(|| {
-        syn::Error::new(
-            event.ty.span(),
-            "the first parameter is the event in its envelope: `event: Envelope<YourEvent>`, where \
-             YourEvent derives `Event` (or `EventSet` for several types)",
+        syn::Error::new_spanned(
+            &event.ty,
+            "the first parameter is the event in its envelope: `event: Envelope<YourEvent>`, \
+             where YourEvent derives `Event` (or is an enum of events with #[derive(EventSet)])",
         )
     })?;
-    let FnArg::Typed(ctx) = params[1] else {
-        unreachable!("receivers were rejected above")
-    };
-    if !matches!(&*ctx.ty, Type::Reference(r) if r.mutability.is_none()) {
-        return Err(syn::Error::new(
-            ctx.ty.span(),
-            "the second parameter is the context, by shared reference: `ctx: &Context`",
-        ));
+    match &*ctx.ty {
+        Type::Reference(reference) if reference.mutability.is_none() => {}
+        Type::Reference(reference) => {
+            return Err(syn::Error::new_spanned(
+                reference,
+                "the context is shared, not exclusive: write `ctx: &Context`, without `mut`",
+            ));
+        }
+        other => {
+            return Err(syn::Error::new_spanned(
+                other,
+                format!(
+                    "the second parameter is the context, by shared reference: write `{}: \
+                     &Context`",
+                    pattern_name(&ctx.pat).as_deref().unwrap_or("ctx")
+                ),
+            ));
+        }
     }
-    Ok(event_type)
+    Ok(HandlerSignature {
+        event_type,
+        event_span: name_span(&event.ty),
+        ctx_span: name_span(&ctx.ty),
+    })
 }
 
-/// `E` from `Envelope<E>` (any path ending in `Envelope`).
+/// The name a parameter pattern binds, for messages, when it is a plain name.
+fn pattern_name(pat: &Pat) -> Option<String> {
+    match pat {
+        Pat::Ident(ident) => Some(ident.ident.to_string()),
+        _ => None,
+    }
+}
+
+/// The span of the name of a type, through references: `Context` of `&tidings::Context`. The
+/// compiler reports a type mismatch at one token, and the name is the one that tells.
+fn name_span(ty: &Type) -> Span {
+    match ty {
+        Type::Reference(reference) => name_span(&reference.elem),
+        Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .map_or_else(|| ty.span(), |segment| segment.ident.span()),
+        _ => ty.span(),
+    }
+}
+
+/// `E` from `Envelope<E>` (any path ending in `Envelope`, e.g. `tidings::Envelope<E>`).
 fn envelope_argument(ty: &Type) -> Option<Type> {
     let Type::Path(path) = ty else { return None };
+    if path.qself.is_some() {
+        return None;
+    }
     let last = path.path.segments.last()?;
     if last.ident != "Envelope" {
         return None;
@@ -197,120 +505,227 @@ fn envelope_argument(ty: &Type) -> Option<Type> {
     }
 }
 
-fn emit(item: &ItemFn, event_type: &Type, options: &Options) -> TokenStream {
-    let krate = &options.krate;
+/// The user's attributes, sorted by the generated item they belong on.
+struct Attrs<'a> {
+    /// `#[cfg]`: on every generated item, so that they come and go together.
+    cfg: Vec<&'a Attribute>,
+    /// Doc comments: on the struct, which is what the function's name now denotes.
+    docs: Vec<&'a Attribute>,
+    /// Everything else (`#[allow]`, `#[tracing::instrument]`, ...): on the function.
+    other: Vec<&'a Attribute>,
+}
+
+fn sort_attrs(attrs: &[Attribute]) -> Attrs<'_> {
+    let mut sorted = Attrs {
+        cfg: Vec::new(),
+        docs: Vec::new(),
+        other: Vec::new(),
+    };
+    for attr in attrs {
+        if attr.path().is_ident("cfg") {
+            sorted.cfg.push(attr);
+        } else if attr.path().is_ident("doc") {
+            sorted.docs.push(attr);
+        } else {
+            sorted.other.push(attr);
+        }
+    }
+    sorted
+}
+
+/// Emits the handler. Every path is absolute and the locals carry a prefix, so the code means
+/// the same whatever the user's module imports or defines (a `const event` would turn a
+/// binding named `event` into a pattern).
+fn emit(item: &ItemFn, signature: &HandlerSignature, options: &Options) -> TokenStream {
+    let krate = options
+        .krate
+        .clone()
+        .unwrap_or_else(|| syn::parse_quote!(::tidings));
     let name = &item.sig.ident;
     let name_text = name.to_string();
     let vis = &item.vis;
-    let attrs = &item.attrs;
-    let mut inner = item.clone();
-    inner.sig.ident = format_ident!("call");
-    inner.vis = syn::Visibility::Inherited;
-    inner.attrs.clear();
+    let Attrs { cfg, docs, other } = sort_attrs(&item.attrs);
+    let HandlerSignature {
+        event_type,
+        event_span,
+        ctx_span,
+    } = signature;
 
-    let set = |field: &str, value: Option<TokenStream>| -> TokenStream {
-        let field = Ident::new(field, Span::call_site());
-        value
-            .map(|value| quote!(options.#field = #value;))
-            .unwrap_or_default()
+    let sig = &item.sig;
+    let block = &item.block;
+    let call_ident = Ident::new("call", sig.ident.span());
+    let call_sig = Signature {
+        ident: call_ident,
+        ..sig.clone()
     };
-    let source = set(
-        "source",
-        options.source.as_ref().map(|v| quote!(#krate::Source::#v)),
-    );
-    let ordering = set(
-        "ordering",
-        options
-            .ordering
-            .as_ref()
-            .map(|v| quote!(#krate::Ordering::#v)),
-    );
-    let on_unknown = set(
+
+    // Each set option becomes a field of a struct-update expression over the defaults.
+    let mut fields = Vec::new();
+    let choice = |field: &str, ty: &str, value: &Option<Ident>| {
+        value.as_ref().map(|variant| {
+            let field = Ident::new(field, Span::call_site());
+            let ty = Ident::new(ty, Span::call_site());
+            quote!(#field: #krate::#ty::#variant)
+        })
+    };
+    fields.extend(choice("source", "Source", &options.source));
+    fields.extend(choice("ordering", "Ordering", &options.ordering));
+    fields.extend(choice(
         "on_unknown_type",
-        options
-            .on_unknown_type
-            .as_ref()
-            .map(|v| quote!(#krate::OnUnknownType::#v)),
-    );
-    let concurrency = set(
-        "concurrency",
-        options.concurrency.as_ref().map(|n| quote!(#n)),
-    );
-    let key_field = set(
-        "idempotency_key",
-        options.idempotency_key.as_ref().map(|f| {
-            let text = f.to_string();
-            quote!(::core::option::Option::Some(#text))
-        }),
-    );
+        "OnUnknownType",
+        &options.on_unknown_type,
+    ));
+    if let Some(n) = &options.concurrency {
+        fields.push(quote!(concurrency: #n));
+    }
+    if let Some(field) = &options.idempotency_key {
+        let text = field.to_string();
+        fields.push(quote!(idempotency_key: ::core::option::Option::Some(#text)));
+    }
+
+    let event_var = format_ident!("__tidings_event");
+    let ctx_var = format_ident!("__tidings_ctx");
+
+    // Spanned at the key literal: an event set, a field the event lacks or a field that is not
+    // `Display` is reported there.
     let key_fn = options.idempotency_key.as_ref().map(|field| {
-        quote_spanned! {field.span()=>
+        let span = field.span();
+        let data = respan(
+            quote!(#krate::__private::single_event(&#event_var.data)),
+            span,
+        );
+        quote_spanned! {span=>
             fn idempotency_key(
-                event: &#krate::Envelope<Self::Events>,
+                #event_var: &#krate::Envelope<Self::Events>,
             ) -> ::core::option::Option<::std::string::String> {
-                ::core::option::Option::Some(::std::string::ToString::to_string(&event.data.#field))
+                ::core::option::Option::Some(
+                    ::std::string::ToString::to_string(&#data.#field),
+                )
             }
         }
     });
-    let main = options.main.then(|| {
+
+    // The call of the user's function, its arguments spanned at the parameter types so that a
+    // foreign `Envelope` or `Context` is reported there.
+    let event_arg = respan(event_var.to_token_stream(), *event_span);
+    let ctx_arg = respan(ctx_var.to_token_stream(), *ctx_span);
+    let call = call_spanned(
+        quote!(#name::call),
+        quote!(#event_arg, #ctx_arg),
+        name.span(),
+    );
+    // The compiler checks the call's future against the return type of `handle` (its output,
+    // and that it is `Send`) at the span of that type and of the call: both at the function's
+    // name, so that each problem is reported once, at the function.
+    let future_type = respan(
         quote! {
-            /// The Lambda entrypoint generated by `#[event_handler]`.
-            #[allow(dead_code)]
-            fn main() -> ::core::result::Result<(), #krate::lambda::Error> {
-                #krate::lambda::run(#name)
+            impl ::core::future::Future<
+                Output = ::core::result::Result<(), #krate::HandlerError>,
+            > + ::core::marker::Send + 'a
+        },
+        name.span(),
+    );
+
+    // Spanned at the event type, so that a type that is not an event set, or one more private
+    // than the handler, is reported there.
+    let events_item = respan(quote!(type Events = #event_type;), name_span(event_type));
+
+    let main = options
+        .main
+        .as_ref()
+        .is_none_or(|main| main.value)
+        .then(|| {
+            quote! {
+                #(#cfg)*
+                /// The Lambda entrypoint generated by `#[event_handler]`: serves the handler with
+                /// the configuration of the environment.
+                #[allow(dead_code)]
+                fn main() -> ::core::result::Result<(), #krate::lambda::Error> {
+                    #krate::lambda::run(#name)
+                }
             }
-        }
-    });
-    let event_span = event_type.span();
-    let events_bound = quote_spanned! {event_span=> #event_type};
+        });
 
     quote! {
-        #(#attrs)*
+        #(#cfg)*
+        #(#docs)*
         #[allow(non_camel_case_types)]
-        #[derive(Debug, Clone, Copy, Default)]
+        #[derive(
+            ::core::fmt::Debug,
+            ::core::clone::Clone,
+            ::core::marker::Copy,
+            ::core::default::Default,
+        )]
         #vis struct #name;
 
+        #(#cfg)*
         impl #name {
-            #[allow(clippy::needless_lifetimes)]
-            #inner
+            /// The handler function as written: calling it runs none of the pipeline (no
+            /// decoding, idempotency or ordering checks).
+            #(#other)*
+            #vis #call_sig #block
         }
 
+        #(#cfg)*
         impl #krate::EventHandler for #name {
-            type Events = #events_bound;
+            #events_item
 
-            const OPTIONS: #krate::HandlerOptions = {
-                #[allow(unused_mut)]
-                let mut options = #krate::HandlerOptions::new(#name_text);
-                #source
-                #ordering
-                #on_unknown
-                #concurrency
-                #key_field
-                options
+            const OPTIONS: #krate::HandlerOptions = #krate::HandlerOptions {
+                #(#fields,)*
+                ..#krate::HandlerOptions::new(#name_text)
             };
 
             #key_fn
 
             fn handle<'a>(
                 &'a self,
-                event: #krate::Envelope<Self::Events>,
-                ctx: &'a #krate::Context,
-            ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<(), #krate::HandlerError>,
-            > + ::core::marker::Send + 'a {
-                #name::call(event, ctx)
+                #event_var: #krate::Envelope<Self::Events>,
+                #ctx_var: &'a #krate::Context,
+            ) -> #future_type {
+                #call
             }
         }
 
+        #(#cfg)*
         #krate::__private::inventory::submit! {
             #krate::handler::HandlerRegistration {
                 name: #name_text,
                 module_path: ::core::module_path!(),
                 options: <#name as #krate::EventHandler>::OPTIONS,
-                accepted: <#event_type as #krate::EventSet>::accepted,
+                accepted: #krate::__private::accepted_by::<#name>,
             }
         }
 
         #main
     }
+}
+
+/// `tokens` with every span set to `span`, so that the compiler reports an error in them at
+/// `span`. (Interpolated tokens keep their own spans in `quote_spanned!`, and an expression
+/// whose tokens come from different places is reported at the first of them.)
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|token| match token {
+            TokenTree::Group(group) => {
+                let mut respanned = Group::new(group.delimiter(), respan(group.stream(), span));
+                respanned.set_span(span);
+                TokenTree::Group(respanned)
+            }
+            mut other => {
+                other.set_span(span);
+                other
+            }
+        })
+        .collect()
+}
+
+/// `function(args)`, with the function's path and the parentheses spanned at `span` and the
+/// arguments keeping theirs, so that the compiler reports a bound of `function` at `span`.
+fn call_spanned(function: TokenStream, args: TokenStream, span: Span) -> TokenStream {
+    let mut parens = Group::new(Delimiter::Parenthesis, args);
+    parens.set_span(span);
+    let mut call = respan(function, span);
+    call.extend([TokenTree::Group(parens)]);
+    call
 }

@@ -6,7 +6,7 @@ mod event_set;
 mod handler;
 
 use proc_macro::TokenStream;
-use syn::{DeriveInput, ItemFn, parse_macro_input};
+use syn::{DeriveInput, parse_macro_input};
 
 /// Derives `tidings_events::Event` for a struct or enum that also implements `Serialize`,
 /// `Deserialize` and `JsonSchema`.
@@ -45,7 +45,8 @@ use syn::{DeriveInput, ItemFn, parse_macro_input};
 /// On the type, in one or more `#[event(...)]` attributes:
 /// - `type = "shop.order.placed"` (required): the CloudEvents `type`, shared by every version
 ///   of the event. Dotted words of ASCII letters, digits, `-` and `_`.
-/// - `version = 2` (required): this type's schema version, a whole number from 1.
+/// - `version = 2` (required): this type's schema version, a whole number from 1 to
+///   2147483647 (the envelope's `dataversion` is a CloudEvents integer, signed 32-bit).
 /// - `upcast_from = OrderPlacedV1`: the previous version of the same event type. This type
 ///   must implement `From<OrderPlacedV1>`; data of any version of the chain then decodes into
 ///   this type. That the older type is an event of the same `type` with a lower version is
@@ -72,29 +73,53 @@ pub fn derive_event(input: TokenStream) -> TokenStream {
 }
 
 /// Turns `async fn name(event: Envelope<E>, ctx: &Context) -> Result<(), HandlerError>` into
-/// a Lambda event handler.
+/// a Lambda event handler, where `E` is one event type (`#[derive(Event)]`) or an enum of
+/// several (`#[derive(EventSet)]`).
 ///
-/// `name` becomes a unit struct implementing `tidings::EventHandler` (pass it to
-/// `tidings::Processor::new` or `tidings::testing`), the handler is registered for codegen,
-/// and a `fn main` running it on Lambda is emitted (`main = false` leaves it out).
+/// ```ignore
+/// #[tidings::event_handler(ordering = "latest_wins")]
+/// async fn reserve_stock(event: Envelope<OrderPlaced>, ctx: &Context) -> Result<(), HandlerError> {
+///     Ok(())
+/// }
+/// ```
 ///
-/// Options, all optional:
-/// - `source = "sqs" | "sns" | "auto"` (default `auto`): where invocations come from.
-/// - `ordering = "none" | "latest_wins"` (default `none`): with `latest_wins`, an event whose
-///   `sequence` is not newer than the last processed for its subject is acknowledged as
-///   stale and not run.
-/// - `idempotency_key = "field"`: key duplicates by a field of the event data instead of
-///   the event id.
-/// - `concurrency = N` (default 10): records of a standard-queue batch run at once.
-/// - `on_unknown_type = "reject" | "ignore"` (default `reject`).
-/// - `main = false`: do not emit `fn main`.
-/// - `crate = "path"`: the path of the `tidings` crate, when re-exported.
+/// It emits:
+/// - a unit struct `name` implementing `tidings::EventHandler`, to pass to
+///   `tidings::Processor::new` or run in-process with `tidings::testing`; it carries the
+///   function's doc comments and visibility. Being a unit struct, the name is also a value,
+///   so a local binding of the same name is a pattern: name locals differently;
+/// - the function itself, unchanged, as `name::call(event, &ctx)`, for unit tests that want
+///   none of the pipeline; attributes other than docs and `#[cfg]` (which goes on every
+///   emitted item) stay on it;
+/// - `<name as EventHandler>::OPTIONS`, the options below over their defaults;
+/// - a registration listed by `tidings::handler::registrations()`: name, module, options and
+///   the accepted types and versions, for codegen;
+/// - `fn main`, which runs the handler on Lambda (`tidings::lambda::run`) with the
+///   configuration of the environment; `main = false` leaves it out.
+///
+/// Options, all optional, each at most once:
+/// - `source = "sqs" | "sns" | "auto"` (default `"auto"`): where invocations come from; an
+///   invocation from the other one is refused.
+/// - `ordering = "none" | "latest_wins"` (default `"none"`): with `"latest_wins"`, an event
+///   whose `sequence` is not newer than the last processed for its subject is acknowledged
+///   as stale and not run.
+/// - `idempotency_key = "field"` (default: the event id): duplicates are recognised by this
+///   field of the event data, whose type implements `Display`; for one event type only, not
+///   an event set.
+/// - `concurrency = N` (default 10): how many records of a standard-queue batch run at once,
+///   from 1.
+/// - `on_unknown_type = "reject" | "ignore"` (default `"reject"`): what happens to an event
+///   of a type the handler does not accept.
+/// - `main = true | false` (default `true`).
+/// - `crate = "path"`: the path of the `tidings` crate, when it is reached through a
+///   re-export.
+///
+/// The function's future must be `Send`, as the runtime may move it between threads: hold
+/// no `Rc` or `RefCell` guard across an `.await`. Each misuse is a compile error at the
+/// offending token that says what to write instead.
 #[proc_macro_attribute]
 pub fn event_handler(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let item = parse_macro_input!(item as ItemFn);
-    handler::expand(attr.into(), item)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    handler::expand(attr.into(), item.into()).into()
 }
 
 /// Derives `tidings::EventSet` for an enum with one variant per event type, so one handler
@@ -108,8 +133,13 @@ pub fn event_handler(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// }
 /// ```
 ///
-/// Versions of one event type are one variant (the newest type; older versions upcast).
-/// Two variants of the same event type are a compile error.
+/// Each variant wraps exactly one event type, unnamed. An event is decoded into the variant of
+/// its type; the versions of one event type are one variant (the newest type, which upcasts
+/// the older ones), and two variants of one event type are a compile error. A single event
+/// type needs no derive: it is an event set of one.
+///
+/// `#[event_set(crate = "path")]` on the enum gives the path of the `tidings` crate, when it
+/// is reached through a re-export.
 #[proc_macro_derive(EventSet, attributes(event_set))]
 pub fn derive_event_set(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);

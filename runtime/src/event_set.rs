@@ -13,6 +13,16 @@ pub struct AcceptedType {
 }
 
 /// The event types a handler accepts.
+///
+/// Every [`Event`] type is one; an enum with one variant per event type becomes one with
+/// `#[derive(EventSet)]`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is neither an event type nor an event set",
+    label = "a handler's `Envelope<..>` holds an event type, or an enum of event types",
+    note = "for one event type, derive `Event` on it with #[event(type = \"domain.entity.happened\", version = 1)]; \
+            for several, write an enum with one variant per type, e.g. \
+            `enum OrderEvent {{ Placed(OrderPlaced), Cancelled(OrderCancelled) }}`, and derive `EventSet` on it"
+)]
 pub trait EventSet: Sized + Send + Sync + 'static {
     /// Every accepted type with its versions.
     fn accepted() -> Vec<AcceptedType>;
@@ -27,6 +37,7 @@ pub trait EventSet: Sized + Send + Sync + 'static {
     fn subject(&self) -> Option<&str>;
 }
 
+#[diagnostic::do_not_recommend]
 impl<E: Event> EventSet for E {
     fn accepted() -> Vec<AcceptedType> {
         vec![AcceptedType {
@@ -46,4 +57,25 @@ impl<E: Event> EventSet for E {
     fn subject(&self) -> Option<&str> {
         Event::subject(self)
     }
+}
+
+/// A single event type, as opposed to an enum of several: what `idempotency_key` reads a
+/// field of. Not public API: `#[event_handler]` expands to it.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`idempotency_key` reads a field of one event type, but `{Self}` is not one",
+    label = "the key field is named here",
+    note = "the types of an event set need not share a field: remove `idempotency_key` to \
+            key by event id, or give each event type its own handler with its own key"
+)]
+pub trait SingleEvent {}
+
+#[diagnostic::do_not_recommend]
+impl<E: Event> SingleEvent for E {}
+
+/// The event data `idempotency_key` reads its field from, refusing an event set. Not public
+/// API: `#[event_handler]` expands to it.
+#[doc(hidden)]
+pub fn single_event<E: SingleEvent>(data: &E) -> &E {
+    data
 }

@@ -58,5 +58,7 @@ pub use tidings_macros::{EventSet, event_handler};
 /// Items the macros expand to. Not public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::event_set::{SingleEvent, single_event};
+    pub use crate::handler::accepted_by;
     pub use inventory;
 }

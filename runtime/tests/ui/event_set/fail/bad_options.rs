@@ -1,0 +1,23 @@
+#[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema, tidings::Event)]
+#[event(type = "ui.order.placed", version = 1)]
+pub struct OrderPlaced {
+    #[event(subject)]
+    pub order_id: String,
+}
+
+#[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema, tidings::Event)]
+#[event(type = "ui.order.cancelled", version = 1)]
+pub struct OrderCancelled {
+    #[event(subject)]
+    pub order_id: String,
+}
+
+#[derive(tidings::EventSet)]
+#[event_set(krate = "tidings")]
+pub enum OrderEvent {
+    Placed(OrderPlaced),
+    #[event_set(crate = "tidings")]
+    Cancelled(OrderCancelled),
+}
+
+fn main() {}

@@ -1,0 +1,13 @@
+use tidings::{Context, Envelope};
+
+#[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema, tidings::Event)]
+#[event(type = "ui.order.placed", version = 1)]
+pub struct OrderPlaced {
+    #[event(subject)]
+    pub order_id: String,
+}
+
+#[tidings::event_handler]
+async fn reserve_stock(_event: Envelope<OrderPlaced>, _ctx: &Context) {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[tidings::event_handler]
+pub struct ReserveStock;
+
+fn main() {}

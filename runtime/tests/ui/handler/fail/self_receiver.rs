@@ -1,0 +1,19 @@
+use tidings::{Context, Envelope, HandlerError};
+
+#[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema, tidings::Event)]
+#[event(type = "ui.order.placed", version = 1)]
+pub struct OrderPlaced {
+    #[event(subject)]
+    pub order_id: String,
+}
+
+pub struct Stock;
+
+impl Stock {
+    #[tidings::event_handler]
+    async fn reserve(&self, _event: Envelope<OrderPlaced>, _ctx: &Context) -> Result<(), HandlerError> {
+        Ok(())
+    }
+}
+
+fn main() {}
