@@ -1,0 +1,1 @@
+tidings::codegen_main!(shop);
