@@ -1,0 +1,72 @@
+//! [`Consume`]: the four consumers' processors behind one object-safe trait, so the demo can
+//! drive them in one loop though each `Processor` is generic over its handler.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tidings::pipeline::{BatchResult, InvocationInfo};
+use tidings::transport::Invocation;
+use tidings::{DeadLetterQueue, EventHandler, Processor, Store};
+
+/// A consumer's processor, whatever its handler.
+///
+/// The futures are not `Send`: the compiler cannot prove a generic `Processor`'s future
+/// `Send` (its closures borrow with lifetimes it cannot name), and the demo runs on one
+/// thread anyway, as a Lambda function does.
+#[async_trait(?Send)]
+pub trait Consume: Send + Sync {
+    /// Runs one invocation through the handler's pipeline.
+    async fn process(&self, invocation: &Invocation, info: &InvocationInfo) -> BatchResult;
+
+    /// Receives one batch from `poller` and runs it, as Lambda's event source mapping does;
+    /// `None` when the queue had nothing.
+    #[cfg(feature = "aws")]
+    async fn poll(
+        &self,
+        poller: &tidings::local::QueuePoller,
+        wait: std::time::Duration,
+    ) -> Result<Option<BatchResult>, tidings::local::PollError>;
+}
+
+#[async_trait(?Send)]
+impl<H: EventHandler> Consume for Processor<H> {
+    async fn process(&self, invocation: &Invocation, info: &InvocationInfo) -> BatchResult {
+        Processor::process(self, invocation.deliveries(), info).await
+    }
+
+    #[cfg(feature = "aws")]
+    async fn poll(
+        &self,
+        poller: &tidings::local::QueuePoller,
+        wait: std::time::Duration,
+    ) -> Result<Option<BatchResult>, tidings::local::PollError> {
+        poller.poll_once(self, wait).await
+    }
+}
+
+/// The processor of the shop's handler called `name`, on `store`, dead-lettering to
+/// `dead_letters`; `None` for a name that is not one of the shop's consumers.
+pub fn processor(
+    name: &str,
+    store: Arc<dyn Store>,
+    dead_letters: Arc<dyn DeadLetterQueue>,
+) -> Option<Box<dyn Consume>> {
+    fn boxed<H: EventHandler>(
+        handler: H,
+        store: Arc<dyn Store>,
+        dead_letters: Arc<dyn DeadLetterQueue>,
+    ) -> Box<dyn Consume> {
+        Box::new(
+            Processor::new(handler)
+                .with_store(store)
+                .with_dead_letter_queue(dead_letters),
+        )
+    }
+    Some(match name {
+        "inventory" => boxed(crate::inventory::inventory, store, dead_letters),
+        "email" => boxed(crate::email::email, store, dead_letters),
+        "analytics" => boxed(crate::analytics::analytics, store, dead_letters),
+        "payments" => boxed(crate::payments::payments, store, dead_letters),
+        _ => return None,
+    })
+}
