@@ -49,12 +49,12 @@ fn require_cargo_lambda() {
 }
 
 /// The features this test was built with, passed on to watch so that its `cargo run` builds
-/// the shop exactly as `cargo test` did.
+/// the shop exactly as `cargo test` did (`aws` is the shop's only feature).
 fn feature_args() -> Vec<&'static str> {
     if cfg!(feature = "aws") {
         vec!["--features", "aws"]
     } else {
-        Vec::new()
+        vec!["--no-default-features"]
     }
 }
 
@@ -122,6 +122,12 @@ impl Watch {
         text
     }
 
+    /// How many times watch has reported a function's process (`cargo run` or the binary)
+    /// exiting.
+    fn function_exits(&self) -> usize {
+        self.log().matches("ERROR command exited").count()
+    }
+
     fn wait_until_listening(&mut self, within: Duration) {
         let address = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
         let deadline = Instant::now() + within;
@@ -159,9 +165,21 @@ impl Watch {
             .spawn()
             .expect("cargo lambda invoke starts");
         let deadline = Instant::now() + INVOKE_DEADLINE;
+        let exits_before = self.function_exits();
         let status = loop {
             if let Some(status) = child.try_wait().expect("waiting for cargo lambda invoke") {
                 break status;
+            }
+            if self.function_exits() > exits_before {
+                // Watch keeps the invocation waiting for a function that failed to build or
+                // to start: say so now rather than at the deadline.
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "the {function} function exited while cargo lambda invoke waited for it; \
+                     watch log:\n{}",
+                    self.log()
+                );
             }
             if Instant::now() >= deadline {
                 let _ = child.kill();
