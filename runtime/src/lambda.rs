@@ -66,12 +66,41 @@ pub fn run_with<H: EventHandler>(
 /// [`run`] inside an existing Tokio runtime.
 pub async fn serve<H: EventHandler>(handler: H) -> Result<(), Error> {
     crate::telemetry::init();
+    check_lambda_environment(|name| std::env::var_os(name).is_some())?;
     let processor = Arc::new(processor_from_env(handler).await?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Invocation>| {
         let processor = Arc::clone(&processor);
         async move { answer(&processor, event).await }
     }))
     .await
+}
+
+/// The variables the Lambda runtime sets and `lambda_runtime` needs; without them it
+/// panics, so a binary started by hand gets this message instead.
+const LAMBDA_VARIABLES: [&str; 4] = [
+    "AWS_LAMBDA_RUNTIME_API",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+];
+
+/// Fails with a clear message when the process is not running where a Lambda Runtime API
+/// serves it.
+pub fn check_lambda_environment(is_set: impl Fn(&str) -> bool) -> Result<(), Error> {
+    let missing: Vec<&str> = LAMBDA_VARIABLES
+        .into_iter()
+        .filter(|name| !is_set(name))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "{} not set: this binary is a Lambda function and needs the Lambda runtime environment; \
+         deploy it, run it under `cargo lambda watch`, or call the handler in-process with \
+         tidings::testing",
+        missing.join(", ")
+    )
+    .into())
 }
 
 /// Builds the processor the environment describes.
@@ -159,5 +188,28 @@ pub async fn answer<H: EventHandler>(
         Ok(Value::Null)
     } else {
         Ok(serde_json::to_value(result.sqs_response()?)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_lambda_variable_is_named_with_what_to_do() {
+        let all = check_lambda_environment(|_| true);
+        assert!(all.is_ok());
+        let error = check_lambda_environment(|name| name != "AWS_LAMBDA_RUNTIME_API")
+            .expect_err("the Runtime API address is missing")
+            .to_string();
+        assert!(
+            error.starts_with("AWS_LAMBDA_RUNTIME_API not set: this binary is a Lambda function"),
+            "{error}"
+        );
+        assert!(error.contains("cargo lambda watch"), "{error}");
+        let none = check_lambda_environment(|_| false)
+            .expect_err("nothing set")
+            .to_string();
+        assert!(none.starts_with(&LAMBDA_VARIABLES.join(", ")), "{none}");
     }
 }
