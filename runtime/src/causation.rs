@@ -2,19 +2,27 @@
 //! its flow (same correlation id, causation id = its id) without the handler passing anything.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use tidings_events::Attributes;
 
 tokio::task_local! {
-    static CAUSE: Attributes;
+    // Shared: the pipeline keeps the same attributes for the record's result, so the cause
+    // costs no copy of its own.
+    static CAUSE: Arc<Attributes>;
 }
 
 /// The attributes of the event the current handler is handling, if called inside one.
 pub fn current_cause() -> Option<Attributes> {
-    CAUSE.try_with(Clone::clone).ok()
+    CAUSE.try_with(|cause| Attributes::clone(cause)).ok()
 }
 
 /// Runs `future` with `cause` as the event being handled.
 pub async fn with_cause<F: Future>(cause: Attributes, future: F) -> F::Output {
+    with_shared_cause(Arc::new(cause), future).await
+}
+
+/// [`with_cause`] with attributes the caller keeps a share of.
+pub(crate) async fn with_shared_cause<F: Future>(cause: Arc<Attributes>, future: F) -> F::Output {
     CAUSE.scope(cause, future).await
 }

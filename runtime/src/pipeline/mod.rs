@@ -24,7 +24,7 @@ use tracing::Instrument;
 use crate::dead_letter::{DeadLetter, DeadLetterQueue};
 use crate::handler::EventHandler;
 use crate::outcome::{Outcome, ReasonCode};
-use crate::store::{ClaimOutcome, Completion, MemoryStore, Release, Store, now_millis};
+use crate::store::{Claim, ClaimOutcome, Completion, MemoryStore, Release, Store, now_millis};
 use crate::transport::{Delivery, TransportError};
 use crate::{HandlerOptions, Ordering};
 use prepare::{FollowKind, PrepareParams, Ready, Record, Stage, prepare};
@@ -113,7 +113,7 @@ impl<H: EventHandler> Processor<H> {
                 self.process_standard(&mut records).await;
                 self.dead_letter(&mut records).await;
             }
-            let result = BatchResult::new(&records, self.dead_letters.is_some());
+            let result = BatchResult::new(&mut records, self.dead_letters.is_some());
             result.log(&records);
             result
         }
@@ -124,67 +124,71 @@ impl<H: EventHandler> Processor<H> {
     /// Standard queues (and SNS): claim all, run all, complete all.
     async fn process_standard(&self, records: &mut [Record<H::Events>]) {
         assign_leaders(records, self.options.ordering);
-        let ready: Vec<usize> = (0..records.len())
-            .filter(|&i| matches!(records[i].stage, Stage::Ready(_)))
-            .collect();
-        let claims: Vec<_> = ready
-            .iter()
-            .map(|&i| ready_of(&records[i]).claim.clone())
-            .collect();
-        let claimed = if claims.is_empty() {
-            Vec::new()
-        } else {
-            self.store.claim(&claims, now_millis()).await
-        };
+        // The store takes the claims and the handlers consume their envelopes: take the
+        // ready records out of the batch; each one's stage is set again with its outcome.
+        let mut claims = Vec::new();
+        let mut pending = Vec::new();
+        for (i, record) in records.iter_mut().enumerate() {
+            if matches!(record.stage, Stage::Ready(_)) {
+                let ready = take_ready(record);
+                claims.push(ready.claim);
+                pending.push((i, ready.envelope, ready.ctx, ready.cause));
+            }
+        }
+        if claims.is_empty() {
+            resolve_followers(records);
+            return;
+        }
+        let mut claimed = self.store.claim(&claims, now_millis()).await.into_iter();
 
-        let mut to_run = Vec::new();
-        for (&i, answer) in ready.iter().zip(claimed) {
-            match interpret_claim(answer, ready_of(&records[i])) {
-                None => to_run.push(i),
+        let mut held = Vec::with_capacity(claims.len());
+        let mut calls = Vec::with_capacity(claims.len());
+        for (claim, (i, envelope, ctx, cause)) in claims.into_iter().zip(pending) {
+            // A store that answers fewer claims than it was asked leaves those unlocked.
+            let answer = claimed.next().unwrap_or_else(no_answer);
+            match interpret_claim(answer, &claim) {
+                None => {
+                    calls.push((envelope, cause, records[i].span.clone()));
+                    held.push((i, claim, ctx));
+                }
                 Some(outcome) => records[i].stage = Stage::Done(outcome),
             }
         }
-
-        // The handler consumes its envelope: take the ready records out of the batch.
-        let running: Vec<(usize, Ready<H::Events>)> = to_run
-            .iter()
-            .map(|&i| (i, take_ready(&mut records[i])))
-            .collect();
-        let mut envelopes = Vec::with_capacity(running.len());
-        let mut held = Vec::with_capacity(running.len());
-        for (i, ready) in running {
-            envelopes.push(ready.envelope);
-            held.push((i, ready.claim, ready.ctx));
-        }
-        let runs = stream::iter(
-            envelopes
-                .into_iter()
-                .zip(&held)
-                .map(|(envelope, (i, _, ctx))| {
-                    run::call(&self.handler, envelope, ctx, self.options.deadline_margin)
-                        .instrument(records[*i].span.clone())
-                }),
-        )
+        let margin = self.options.deadline_margin;
+        let runs = stream::iter(calls.into_iter().zip(&held).map(
+            |((envelope, cause, span), (_, _, ctx))| {
+                run::call(&self.handler, envelope, cause, ctx, margin).instrument(span)
+            },
+        ))
         .buffered(self.options.concurrency.max(1))
         .collect::<Vec<Outcome>>()
         .await;
 
+        // One clock read serves the batch: its records complete together.
+        let expires_at = self.completion_expiry();
         let mut completions = Vec::new();
+        let mut completed = Vec::new();
         let mut releases = Vec::new();
-        for ((i, claim, _), outcome) in held.iter().zip(&runs) {
+        let mut ran = Vec::with_capacity(held.len());
+        for ((i, claim, _), outcome) in held.into_iter().zip(&runs) {
             if *outcome == Outcome::Processed {
-                completions.push((*i, self.completion(claim)));
+                completed.push(i);
+                completions.push(Completion {
+                    key: claim.key,
+                    expires_at,
+                    ordering: claim.ordering,
+                });
             } else {
                 releases.push(release_of(claim));
             }
+            ran.push(i);
         }
-        let completion_requests: Vec<_> = completions.iter().map(|(_, c)| c.clone()).collect();
-        let (completed, released) = futures_util::future::join(
+        let (completed_answers, released) = futures_util::future::join(
             async {
-                if completion_requests.is_empty() {
+                if completions.is_empty() {
                     Vec::new()
                 } else {
-                    self.store.complete(&completion_requests).await
+                    self.store.complete(&completions).await
                 }
             },
             async {
@@ -196,11 +200,11 @@ impl<H: EventHandler> Processor<H> {
             },
         )
         .await;
-        for ((i, _), answer) in completions.iter().zip(completed) {
+        for (i, answer) in completed.into_iter().zip(completed_answers) {
             if let Err(error) = answer {
                 // The side effect happened; retrying would run it again. Acknowledge, and let
                 // the in-progress record lapse at its lock expiry.
-                records[*i].span.in_scope(|| {
+                records[i].span.in_scope(|| {
                     tracing::warn!(%error, "handler succeeded but its completion was not stored")
                 });
             }
@@ -210,8 +214,8 @@ impl<H: EventHandler> Processor<H> {
                 tracing::warn!(%error, "lock not released; it lapses at the invocation deadline");
             }
         }
-        for ((i, _, _), outcome) in held.iter().zip(runs) {
-            records[*i].stage = Stage::Done(outcome);
+        for (i, outcome) in ran.into_iter().zip(runs) {
+            records[i].stage = Stage::Done(outcome);
         }
         resolve_followers(records);
     }
@@ -280,8 +284,8 @@ impl<H: EventHandler> Processor<H> {
             .claim(std::slice::from_ref(&ready.claim), now_millis())
             .await
             .pop()
-            .unwrap_or_else(|| Err(crate::store::StoreError::Unavailable("no answer".into())));
-        if let Some(outcome) = interpret_claim(answer, ready) {
+            .unwrap_or_else(no_answer);
+        if let Some(outcome) = interpret_claim(answer, &ready.claim) {
             record.stage = Stage::Done(outcome);
             return;
         }
@@ -289,33 +293,31 @@ impl<H: EventHandler> Processor<H> {
         let outcome = run::call(
             &self.handler,
             ready.envelope,
+            ready.cause,
             &ready.ctx,
             self.options.deadline_margin,
         )
         .instrument(record.span.clone())
         .await;
         if outcome == Outcome::Processed {
-            if let Some(Err(error)) = self
-                .store
-                .complete(&[self.completion(&ready.claim)])
-                .await
-                .pop()
-            {
+            let completion = Completion {
+                key: ready.claim.key,
+                expires_at: self.completion_expiry(),
+                ordering: ready.claim.ordering,
+            };
+            if let Some(Err(error)) = self.store.complete(&[completion]).await.pop() {
                 tracing::warn!(%error, "handler succeeded but its completion was not stored");
             }
-        } else if let Some(Err(error)) = self.store.release(&[release_of(&ready.claim)]).await.pop()
+        } else if let Some(Err(error)) = self.store.release(&[release_of(ready.claim)]).await.pop()
         {
             tracing::warn!(%error, "lock not released; it lapses at the invocation deadline");
         }
         record.stage = Stage::Done(outcome);
     }
 
-    fn completion(&self, claim: &crate::store::Claim) -> Completion {
-        Completion {
-            key: claim.key.clone(),
-            expires_at: now_millis() + self.options.idempotency_ttl.as_millis() as u64,
-            ordering: claim.ordering.clone(),
-        }
+    /// When a record completed now may be forgotten.
+    fn completion_expiry(&self) -> crate::store::EpochMillis {
+        now_millis() + self.options.idempotency_ttl.as_millis() as u64
     }
 
     /// Sends the rejected records among `records` to the dead-letter queue, if one is
@@ -361,13 +363,6 @@ impl<H: EventHandler> Processor<H> {
     }
 }
 
-fn ready_of<E>(record: &Record<E>) -> &Ready<E> {
-    match &record.stage {
-        Stage::Ready(ready) => ready,
-        _ => unreachable!("only ready records are claimed and run"),
-    }
-}
-
 /// Takes a ready record's envelope, claim and context out of the batch to run it; the
 /// record's stage is set again once the outcome is known.
 fn take_ready<E>(record: &mut Record<E>) -> Ready<E> {
@@ -377,11 +372,16 @@ fn take_ready<E>(record: &mut Record<E>) -> Ready<E> {
     }
 }
 
-fn release_of(claim: &crate::store::Claim) -> Release {
+fn release_of(claim: Claim) -> Release {
     Release {
-        key: claim.key.clone(),
-        subject: claim.ordering.as_ref().map(|o| o.subject.clone()),
+        key: claim.key,
+        subject: claim.ordering.map(|o| o.subject),
     }
+}
+
+/// The answer for a claim the store left unanswered: no record runs without its lock.
+fn no_answer() -> Result<ClaimOutcome, crate::store::StoreError> {
+    Err(crate::store::StoreError::Unavailable("no answer".into()))
 }
 
 fn letter_of<E>(
@@ -416,15 +416,15 @@ fn record_fails<E>(record: &Record<E>, has_dead_letter_queue: bool) -> bool {
 }
 
 /// What a claim answer means for a record: `None` to run it, or its outcome.
-fn interpret_claim<E>(
+fn interpret_claim(
     answer: Result<ClaimOutcome, crate::store::StoreError>,
-    ready: &Ready<E>,
+    claim: &Claim,
 ) -> Option<Outcome> {
-    let sequence = ready.claim.ordering.as_ref().map_or(0, |o| o.sequence);
+    let sequence = claim.ordering.as_ref().map_or(0, |o| o.sequence);
     match answer {
         Ok(ClaimOutcome::Acquired) => None,
         Ok(ClaimOutcome::Completed) => Some(Outcome::Duplicate),
-        Ok(ClaimOutcome::KeyReused) => Some(key_reused(&ready.claim.key)),
+        Ok(ClaimOutcome::KeyReused) => Some(key_reused(&claim.key)),
         Ok(ClaimOutcome::InProgress { until }) => Some(Outcome::retry(
             ReasonCode::InProgress,
             format!(
@@ -457,60 +457,74 @@ fn key_reused(key: &str) -> Outcome {
 /// Makes later copies of an event, and (under `latest_wins`) older events of a subject that
 /// a newer event of the same batch supersedes, follow that record instead of running.
 fn assign_leaders<E>(records: &mut [Record<E>], ordering: Ordering) {
-    // Each key's first record, with its payload hash.
-    let mut by_key: HashMap<String, (usize, String)> = HashMap::new();
-    let mut by_subject: HashMap<String, (usize, u64)> = HashMap::new();
-    for (i, record) in records.iter_mut().enumerate() {
-        let Stage::Ready(ready) = &record.stage else {
-            continue;
-        };
-        if let Some((leader, hash)) = by_key.get(&ready.claim.key) {
-            // A key reused for other data within one batch is caught here, as the store
-            // catches it across batches: such a record is no copy of the one it would follow.
-            record.stage = if *hash == ready.claim.payload_hash {
-                Stage::Follows {
-                    leader: *leader,
-                    kind: FollowKind::SameKey,
-                }
-            } else {
-                Stage::Done(key_reused(&ready.claim.key))
-            };
-            continue;
-        }
-        by_key.insert(
-            ready.claim.key.clone(),
-            (i, ready.claim.payload_hash.clone()),
-        );
-        if ordering == Ordering::LatestWins
-            && let Some(order) = &ready.claim.ordering
-        {
-            by_subject
-                .entry(order.subject.clone())
-                .and_modify(|best| {
-                    if order.sequence > best.1 {
-                        *best = (i, order.sequence);
+    // The decisions are taken on the claims as they stand, borrowing their keys, and
+    // applied afterwards.
+    let mut decisions: Vec<(usize, Stage<E>)> = Vec::new();
+    {
+        let claims: Vec<(usize, &Claim)> = records
+            .iter()
+            .enumerate()
+            .filter_map(|(i, record)| match &record.stage {
+                Stage::Ready(ready) => Some((i, &ready.claim)),
+                _ => None,
+            })
+            .collect();
+        // Each key's first record, with its payload hash.
+        let mut by_key: HashMap<&str, (usize, &str)> = HashMap::with_capacity(claims.len());
+        let mut by_subject: HashMap<&str, (usize, u64)> = HashMap::new();
+        let mut leading = Vec::with_capacity(claims.len());
+        for &(i, claim) in &claims {
+            if let Some(&(leader, hash)) = by_key.get(claim.key.as_str()) {
+                // A key reused for other data within one batch is caught here, as the store
+                // catches it across batches: such a record is no copy of the one it would
+                // follow.
+                let stage = if hash == claim.payload_hash {
+                    Stage::Follows {
+                        leader,
+                        kind: FollowKind::SameKey,
                     }
-                })
-                .or_insert((i, order.sequence));
+                } else {
+                    Stage::Done(key_reused(&claim.key))
+                };
+                decisions.push((i, stage));
+                continue;
+            }
+            by_key.insert(&claim.key, (i, &claim.payload_hash));
+            leading.push((i, claim));
+            if ordering == Ordering::LatestWins
+                && let Some(order) = &claim.ordering
+            {
+                by_subject
+                    .entry(&order.subject)
+                    .and_modify(|best| {
+                        if order.sequence > best.1 {
+                            *best = (i, order.sequence);
+                        }
+                    })
+                    .or_insert((i, order.sequence));
+            }
+        }
+        for (i, claim) in leading {
+            let Some(order) = &claim.ordering else {
+                continue;
+            };
+            let (leader, newest) = by_subject[order.subject.as_str()];
+            if leader != i {
+                decisions.push((
+                    i,
+                    Stage::Follows {
+                        leader,
+                        kind: FollowKind::Superseded {
+                            sequence: order.sequence,
+                            by: newest,
+                        },
+                    },
+                ));
+            }
         }
     }
-    for (i, record) in records.iter_mut().enumerate() {
-        let Stage::Ready(ready) = &record.stage else {
-            continue;
-        };
-        let Some(order) = &ready.claim.ordering else {
-            continue;
-        };
-        let (leader, newest) = by_subject[&order.subject];
-        if leader != i {
-            record.stage = Stage::Follows {
-                leader,
-                kind: FollowKind::Superseded {
-                    sequence: order.sequence,
-                    by: newest,
-                },
-            };
-        }
+    for (i, stage) in decisions {
+        records[i].stage = stage;
     }
 }
 

@@ -3,6 +3,7 @@
 //!
 //! decode transport → parse envelope → route by type → check version → key and ordering
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
@@ -23,8 +24,9 @@ pub(crate) struct Record<E> {
     /// The body of a record whose transport could not be read (an SNS control message, a
     /// record from another service), when its text could be: its dead letter carries it.
     pub unread_body: Option<String>,
-    /// The envelope's attributes, when it could be read.
-    pub attributes: Option<Attributes>,
+    /// The envelope's attributes, when it could be read; a running handler's ambient cause
+    /// shares them.
+    pub attributes: Option<Arc<Attributes>>,
     /// Where the record stands.
     pub stage: Stage<E>,
     /// The record's tracing span.
@@ -46,6 +48,8 @@ pub(crate) struct Ready<E> {
     pub envelope: Envelope<E>,
     pub claim: Claim,
     pub ctx: Context,
+    /// The envelope's attributes, shared with the record: ambient while the handler runs.
+    pub cause: Arc<Attributes>,
 }
 
 /// Why a record follows another one of its batch.
@@ -78,7 +82,7 @@ pub(crate) fn prepare<H: EventHandler>(
     delivered: Result<Delivery, TransportError>,
     params: &PrepareParams<'_>,
 ) -> Record<H::Events> {
-    let delivery = match delivered {
+    let mut delivery = match delivered {
         Ok(delivery) => delivery,
         Err(error) => {
             let code = error.reason.code;
@@ -92,22 +96,24 @@ pub(crate) fn prepare<H: EventHandler>(
             };
         }
     };
-    let message_id = Some(delivery.message_id.clone());
     let (attributes, stage) = match check::<H>(&delivery, params) {
         Ok(ready) => (
-            Some(ready.envelope.attributes.clone()),
+            Some(Arc::clone(&ready.cause)),
             Stage::Ready(Box::new(ready)),
         ),
         Err(early) => {
             let (attributes, outcome) = *early;
-            (attributes, Stage::Done(outcome))
+            (attributes.map(Arc::new), Stage::Done(outcome))
         }
     };
+    // The record owns the message id from here on; the delivery keeps the body and
+    // attributes a dead letter needs, and nothing reads its copy of the id again.
+    let message_id = Some(std::mem::take(&mut delivery.message_id));
     Record {
         span: record_span(
             params.options.name,
             message_id.as_deref(),
-            attributes.as_ref(),
+            attributes.as_deref(),
             delivery.receive_count,
         ),
         message_id,
@@ -121,6 +127,7 @@ pub(crate) fn prepare<H: EventHandler>(
 /// A record that ends before its claim: the attributes read so far, and its outcome.
 type Early = Box<(Option<Attributes>, Outcome)>;
 
+/// Checks a delivery up to its claim.
 fn check<H: EventHandler>(
     delivery: &Delivery,
     params: &PrepareParams<'_>,
@@ -142,8 +149,8 @@ fn check<H: EventHandler>(
     }
     let raw = RawEnvelope::decode_raw(&delivery.body)
         .map_err(|e| Box::new((None, Outcome::rejected(ReasonCode::Envelope, e.to_string()))))?;
-    let attributes = raw.attributes.clone();
-    let early = |outcome: Outcome| Box::new((Some(attributes.clone()), outcome));
+    // An early end hands its attributes over; they are only copied for a ready record.
+    let early = |attributes: Attributes, outcome: Outcome| Box::new((Some(attributes), outcome));
 
     if !H::Events::accepts(&raw.attributes.event_type) {
         let accepted: Vec<&str> = H::Events::accepted().iter().map(|a| a.event_type).collect();
@@ -152,27 +159,33 @@ fn check<H: EventHandler>(
              subscription's filter policy or set on_unknown_type = \"ignore\"",
             raw.attributes.event_type, options.name
         );
-        return Err(early(match options.on_unknown_type {
-            OnUnknownType::Reject => Outcome::rejected(ReasonCode::UnknownType, message),
-            OnUnknownType::Ignore => Outcome::Ignored,
-        }));
+        return Err(early(
+            raw.attributes,
+            match options.on_unknown_type {
+                OnUnknownType::Reject => Outcome::rejected(ReasonCode::UnknownType, message),
+                OnUnknownType::Ignore => Outcome::Ignored,
+            },
+        ));
     }
-    let data = H::Events::decode(&raw).map_err(|error| {
-        early(match &error {
-            DataError::UnsupportedVersion { .. } => {
-                Outcome::rejected(ReasonCode::UnsupportedVersion, error.to_string())
-            }
-            DataError::Invalid { .. } => {
-                Outcome::rejected(ReasonCode::InvalidData, error.to_string())
-            }
-        })
-    })?;
+    let data = match H::Events::decode(&raw) {
+        Ok(data) => data,
+        Err(error) => {
+            let outcome = match &error {
+                DataError::UnsupportedVersion { .. } => {
+                    Outcome::rejected(ReasonCode::UnsupportedVersion, error.to_string())
+                }
+                DataError::Invalid { .. } => {
+                    Outcome::rejected(ReasonCode::InvalidData, error.to_string())
+                }
+            };
+            return Err(early(raw.attributes, outcome));
+        }
+    };
     let envelope = Envelope {
         attributes: raw.attributes,
         data,
     };
 
-    let key = H::idempotency_key(&envelope).unwrap_or_else(|| envelope.attributes.id.clone());
     let ordering = match options.ordering {
         Ordering::None => None,
         Ordering::LatestWins => {
@@ -192,20 +205,25 @@ fn check<H: EventHandler>(
                         (None, Some(_)) => "a subject",
                         _ => "a sequence",
                     };
-                    return Err(early(Outcome::rejected(
+                    let outcome = Outcome::rejected(
                         ReasonCode::MissingOrdering,
                         format!(
                             "`{}` uses ordering = \"latest_wins\", which needs {missing} on every \
                              event; publish with `.with_sequence(n)` and a subject field",
                             options.name
                         ),
-                    )));
+                    );
+                    return Err(early(envelope.attributes, outcome));
                 }
             }
         }
     };
+    let key = match H::idempotency_key(&envelope) {
+        Some(key) => prefixed(params.key_prefix, &key),
+        None => prefixed(params.key_prefix, &envelope.attributes.id),
+    };
     let claim = Claim {
-        key: format!("{}#{key}", params.key_prefix),
+        key,
         payload_hash: payload_hash(raw.data.get()),
         lock_expires_at: to_millis(params.invocation.deadline),
         ordering,
@@ -217,11 +235,24 @@ fn check<H: EventHandler>(
         message_id: delivery.message_id.clone(),
         receive_count: delivery.receive_count,
     };
+    // The handler consumes the envelope's attributes; one copy serves both the batch's
+    // bookkeeping and the handler's ambient cause.
+    let cause = Arc::new(envelope.attributes.clone());
     Ok(Ready {
         envelope,
         claim,
         ctx,
+        cause,
     })
+}
+
+/// `prefix#key`, built in one allocation.
+fn prefixed(prefix: &str, key: &str) -> String {
+    let mut prefixed = String::with_capacity(prefix.len() + 1 + key.len());
+    prefixed.push_str(prefix);
+    prefixed.push('#');
+    prefixed.push_str(key);
+    prefixed
 }
 
 /// A hash of the event data, stored with the idempotency record so that a key reused for

@@ -1,6 +1,7 @@
 //! [`BatchResult`]: the outcome of every record of an invocation, and the answers Lambda
 //! expects from it.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse};
@@ -61,17 +62,20 @@ pub struct BatchResult {
 }
 
 impl BatchResult {
-    pub(crate) fn new<E>(records: &[Record<E>], _dead_letter_queue: bool) -> Self {
+    /// The results of a finished batch. The ids and outcomes move out of `records`, which
+    /// only their spans are used of afterwards.
+    pub(crate) fn new<E>(records: &mut [Record<E>], _dead_letter_queue: bool) -> Self {
         let now = SystemTime::now();
         let records = records
-            .iter()
+            .iter_mut()
             .map(|record| {
-                let outcome = match &record.stage {
-                    Stage::Done(outcome) => outcome.clone(),
+                let outcome = match &mut record.stage {
+                    Stage::Done(outcome) => std::mem::replace(outcome, Outcome::Processed),
                     _ => unreachable!("every record is done when the batch ends"),
                 };
-                let attributes = record.attributes.as_ref();
-                let born = attributes
+                let born = record
+                    .attributes
+                    .as_ref()
                     .and_then(|a| a.time)
                     .map(SystemTime::from)
                     .or_else(|| {
@@ -81,11 +85,28 @@ impl BatchResult {
                         })
                     });
                 record.span.record("outcome", outcome.name());
+                // The handler's share of the attributes ended with its run, so they are
+                // usually the record's alone to take apart.
+                let (event_id, event_type, subject) = match record.attributes.take() {
+                    None => (None, None, None),
+                    Some(shared) => match Arc::try_unwrap(shared) {
+                        Ok(attributes) => (
+                            Some(attributes.id),
+                            Some(attributes.event_type),
+                            attributes.subject,
+                        ),
+                        Err(shared) => (
+                            Some(shared.id.clone()),
+                            Some(shared.event_type.clone()),
+                            shared.subject.clone(),
+                        ),
+                    },
+                };
                 RecordResult {
-                    message_id: record.message_id.clone(),
-                    event_id: attributes.map(|a| a.id.clone()),
-                    event_type: attributes.map(|a| a.event_type.clone()),
-                    subject: attributes.and_then(|a| a.subject.clone()),
+                    message_id: record.message_id.take(),
+                    event_id,
+                    event_type,
+                    subject,
                     age: born.map(|t| now.duration_since(t).unwrap_or_default()),
                     outcome,
                 }

@@ -1,35 +1,52 @@
 //! Calling the user's handler, guarded: a panic or a run past the deadline margin becomes a
 //! retry of that record, never a failed invocation.
 
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
 use futures_util::FutureExt;
-use tidings_events::Envelope;
+use tidings_events::{Attributes, Envelope};
 
 use crate::Context;
 use crate::handler::EventHandler;
 use crate::outcome::{Outcome, ReasonCode};
 
-/// Runs the handler on one event and turns what happens into an outcome.
+/// Runs the handler on one event and turns what happens into an outcome; `cause` is the
+/// event's attributes, ambient while the handler runs.
 pub(crate) async fn call<H: EventHandler>(
     handler: &H,
     envelope: Envelope<H::Events>,
+    cause: Arc<Attributes>,
     ctx: &Context,
     margin: Duration,
 ) -> Outcome {
-    let budget = ctx
-        .deadline
-        .duration_since(SystemTime::now())
-        .unwrap_or_default()
-        .saturating_sub(margin);
-    let cause = envelope.attributes.clone();
-    let guarded = AssertUnwindSafe(crate::causation::with_cause(
+    let guarded = AssertUnwindSafe(crate::causation::with_shared_cause(
         cause,
         handler.handle(envelope, ctx),
     ))
     .catch_unwind();
-    match tokio::time::timeout(budget, guarded).await {
+    let mut guarded = pin!(guarded);
+    let first = std::future::poll_fn(|cx| Poll::Ready(guarded.as_mut().poll(cx))).await;
+    let finished = match first {
+        Poll::Ready(finished) => Ok(finished),
+        Poll::Pending => {
+            // The budget is taken from the deadline only now: a handler that finishes on its
+            // first poll (most do) costs no clock read and no timer. Tokio's timeout polls
+            // its future before its timer too, so a handler that finishes at once was never
+            // cancelled, whatever the budget.
+            let budget = ctx
+                .deadline
+                .duration_since(SystemTime::now())
+                .unwrap_or_default()
+                .saturating_sub(margin);
+            tokio::time::timeout(budget, guarded).await
+        }
+    };
+    match finished {
         Ok(Ok(Ok(()))) => Outcome::Processed,
         Ok(Ok(Err(error))) if error.is_permanent() => {
             Outcome::rejected(ReasonCode::HandlerRejected, error.to_string())
