@@ -1,6 +1,8 @@
 //! Procedural macros of tidings. They parse, check and emit calls into the libraries
 //! (`tidings-events`, `tidings`); all behaviour lives there.
 
+#![warn(missing_docs)]
+
 mod event;
 mod event_set;
 mod handler;

@@ -7,6 +7,8 @@
 //! The registry of these types is committed under `schemas/`; regenerate it with
 //! `cargo run -p shop-events -- export --out examples/shop-events/schemas`.
 
+#![warn(missing_docs)]
+
 mod customer;
 mod money;
 mod order;
