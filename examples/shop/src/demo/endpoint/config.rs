@@ -62,7 +62,7 @@ pub async fn sdk_config(endpoint: &str) -> Result<SdkConfig, DemoError> {
                 .operation_timeout(Duration::from_secs(20))
                 .build(),
         )
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(4))
         .load()
         .await)
 }
