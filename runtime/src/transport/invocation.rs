@@ -6,9 +6,7 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::{
-    Delivery, TransportError, decode_sns_record, decode_sqs_record, json_string, sns, sqs,
-};
+use super::{Delivery, TransportError, decode_sns_record, json_string, sns, sqs};
 
 /// The payload of an invocation by an SQS event source mapping or an SNS subscription.
 ///
@@ -51,11 +49,10 @@ impl Invocation {
 
     /// Decodes every record: one result per record, in the order of `Records`.
     pub fn deliveries(&self) -> Vec<Result<Delivery, TransportError>> {
-        let decode = match self {
-            Self::Sqs(_) => decode_sqs_record,
-            Self::Sns(_) => decode_sns_record,
-        };
-        self.records().iter().map(|raw| decode(raw)).collect()
+        match self {
+            Self::Sqs(records) => sqs::decode_sqs_records(records),
+            Self::Sns(records) => records.iter().map(|raw| decode_sns_record(raw)).collect(),
+        }
     }
 }
 

@@ -36,6 +36,45 @@ pub fn decode_sqs_record(raw: &RawValue) -> Result<Delivery, TransportError> {
     }
 }
 
+/// Decodes every record of an SQS invocation: one result per record, in order, each the one
+/// [`decode_sqs_record`] gives.
+///
+/// The records are read through one deserializer, as one JSON array, when they allow it: a
+/// deserializer per record grows a new scratch buffer for each body's escapes, which cost
+/// as much as the rest of the record. Any record that the lean reading does not take sends
+/// the batch back to [`decode_sqs_record`], record by record, which reports it.
+pub(super) fn decode_sqs_records(
+    records: &[Box<RawValue>],
+) -> Vec<Result<Delivery, TransportError>> {
+    let one_by_one = || records.iter().map(|raw| decode_sqs_record(raw)).collect();
+    // A record that is not an object is reported without being read.
+    if records.len() < 2 || !records.iter().all(|raw| is_object(raw)) {
+        return one_by_one();
+    }
+    let length = records.iter().map(|raw| raw.get().len() + 1).sum::<usize>() + 1;
+    let mut array = String::with_capacity(length);
+    for raw in records {
+        array.push(if array.is_empty() { '[' } else { ',' });
+        array.push_str(raw.get());
+    }
+    array.push(']');
+    // Each record is one valid JSON value, so the array reads to the records each would
+    // read to on its own, or fails because one of them does.
+    let Ok(lean) = serde_json::from_str::<Vec<LeanRecord<'_>>>(&array) else {
+        return one_by_one();
+    };
+    lean.into_iter()
+        .zip(records)
+        .map(|(record, raw)| {
+            if record.is_plain() {
+                deliver(record.into_fields())
+            } else {
+                decode_through_sqs_message(raw)
+            }
+        })
+        .collect()
+}
+
 /// The error for a record that is not a JSON object.
 fn not_an_object() -> TransportError {
     TransportError::new(
@@ -210,8 +249,8 @@ struct LeanRecord<'a> {
     md5_of_message_attributes: Option<Checked>,
     #[serde(default, borrow)]
     attributes: SystemAttributes<'a>,
-    #[serde(default, borrow)]
-    message_attributes: MessageAttributes<'a>,
+    #[serde(default)]
+    message_attributes: MessageAttributes,
     #[serde(default, borrow, rename = "eventSourceARN")]
     event_source_arn: Option<Text<'a>>,
     #[serde(default, borrow)]
@@ -228,19 +267,6 @@ impl<'a> LeanRecord<'a> {
     }
 
     fn into_fields(self) -> Fields<'a> {
-        let mut attributes = BTreeMap::new();
-        // `SqsMessage` keeps the last of two attributes of one name, then drops those
-        // without a string value: replaying them in order does the same.
-        for (name, value) in self.message_attributes.entries {
-            match value {
-                Some(value) => {
-                    attributes.insert(name.into_owned(), value.into_owned());
-                }
-                None => {
-                    attributes.remove(name.as_ref());
-                }
-            }
-        }
         let text = |text: Option<Text<'a>>| text.map(|text| text.0);
         Fields {
             message_id: text(self.message_id),
@@ -250,7 +276,7 @@ impl<'a> LeanRecord<'a> {
             receive_count: self.attributes.receive_count,
             sent_timestamp: self.attributes.sent_timestamp,
             group_id: self.attributes.group_id,
-            attributes,
+            attributes: self.message_attributes.strings,
         }
     }
 }
@@ -339,10 +365,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for SystemAttributes<'a> {
     }
 }
 
-/// The message attributes, in order: each name with its string value, if it has one.
+/// The message attributes with string values.
 #[derive(Default)]
-struct MessageAttributes<'a> {
-    entries: Vec<(Cow<'a, str>, Option<Cow<'a, str>>)>,
+struct MessageAttributes {
+    strings: BTreeMap<String, String>,
     /// Whether an attribute carries a binary value, whose base64 `SqsMessage` checks.
     binary: bool,
 }
@@ -366,11 +392,11 @@ struct LeanAttribute<'a> {
     data_type: Option<Checked>,
 }
 
-impl<'de: 'a, 'a> Deserialize<'de> for MessageAttributes<'a> {
+impl<'de> Deserialize<'de> for MessageAttributes {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct AttributesVisitor;
         impl<'de> Visitor<'de> for AttributesVisitor {
-            type Value = MessageAttributes<'de>;
+            type Value = MessageAttributes;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a map")
             }
@@ -380,9 +406,18 @@ impl<'de: 'a, 'a> Deserialize<'de> for MessageAttributes<'a> {
                     let attribute = map.next_value::<LeanAttribute<'de>>()?;
                     attributes.binary |= attribute.binary_value.is_some()
                         || !attribute.binary_list_values.is_empty();
-                    attributes
-                        .entries
-                        .push((name.0, attribute.string_value.map(|value| value.0)));
+                    // `SqsMessage` keeps the last of two attributes of one name, then drops
+                    // those without a string value: doing both in order does the same.
+                    match attribute.string_value {
+                        Some(value) => {
+                            attributes
+                                .strings
+                                .insert(name.0.into_owned(), value.0.into_owned());
+                        }
+                        None => {
+                            attributes.strings.remove(name.0.as_ref());
+                        }
+                    }
                 }
                 Ok(attributes)
             }
@@ -545,14 +580,22 @@ mod tests {
         out
     }
 
+    /// Checks that the lean reading of `record` agrees with `SqsMessage`'s, alone and in a
+    /// batch read as one array.
     fn check(record: &str) {
         let raw = RawValue::from_string(record.to_owned()).expect("valid JSON");
-        assert_eq!(
-            decode_sqs_record(&raw),
-            decode_through_sqs_message(&raw),
-            "{record}"
-        );
+        let expected = decode_through_sqs_message(&raw);
+        assert_eq!(decode_sqs_record(&raw), expected, "{record}");
+
+        let plain = RawValue::from_string(PLAIN.to_owned()).expect("valid JSON");
+        let batch = [plain.clone(), raw, plain];
+        let one_by_one: Vec<_> = batch.iter().map(|raw| decode_sqs_record(raw)).collect();
+        assert_eq!(one_by_one[1], expected, "{record}");
+        assert_eq!(decode_sqs_records(&batch), one_by_one, "{record}");
     }
+
+    /// A record the lean reading takes.
+    const PLAIN: &str = r#"{"messageId":"m-0","body":"{}","attributes":{"ApproximateReceiveCount":"1"},"messageAttributes":{},"eventSource":"aws:sqs","eventSourceARN":"arn:aws:sqs:eu-west-1:1:q"}"#;
 
     fn record_fields(attributes: String, message_attributes: String) -> Vec<(String, String)> {
         let body =
@@ -600,8 +643,10 @@ mod tests {
         let base = record_fields(object(&system), plain_attributes(object(&string_attribute)));
         // The common record takes the lean path; the comparison would prove nothing if not.
         let common = object(&base);
-        let lean = serde_json::from_str::<LeanRecord<'_>>(&common);
-        assert!(lean.is_ok_and(|record| record.is_plain()));
+        for record in [common.as_str(), PLAIN] {
+            let lean = serde_json::from_str::<LeanRecord<'_>>(record);
+            assert!(lean.is_ok_and(|record| record.is_plain()), "{record}");
+        }
 
         let mut count = 0;
         for fields in variants(&base) {
