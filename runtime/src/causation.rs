@@ -22,7 +22,11 @@ pub async fn with_cause<F: Future>(cause: Attributes, future: F) -> F::Output {
     with_shared_cause(Arc::new(cause), future).await
 }
 
-/// [`with_cause`] with attributes the caller keeps a share of.
-pub(crate) async fn with_shared_cause<F: Future>(cause: Arc<Attributes>, future: F) -> F::Output {
-    CAUSE.scope(cause, future).await
+/// [`with_cause`] with attributes the caller keeps a share of. Not an `async fn`, so that the
+/// handler's future is moved into the scope once rather than through one more state machine.
+pub(crate) fn with_shared_cause<F: Future>(
+    cause: Arc<Attributes>,
+    future: F,
+) -> impl Future<Output = F::Output> {
+    CAUSE.scope(cause, future)
 }

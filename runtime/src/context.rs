@@ -1,12 +1,14 @@
 //! [`Context`]: what a handler knows about the invocation and the record it is handling.
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// The invocation and delivery a record came with.
 #[derive(Debug, Clone)]
 pub struct Context {
     pub(crate) handler: &'static str,
-    pub(crate) request_id: String,
+    /// Shared by the records of an invocation.
+    pub(crate) request_id: Arc<str>,
     pub(crate) deadline: SystemTime,
     pub(crate) message_id: String,
     pub(crate) receive_count: u32,
@@ -18,7 +20,7 @@ impl Context {
     pub fn new(handler: &'static str, request_id: impl Into<String>, deadline: SystemTime) -> Self {
         Self {
             handler,
-            request_id: request_id.into(),
+            request_id: Arc::from(request_id.into()),
             deadline,
             message_id: String::new(),
             receive_count: 1,

@@ -24,7 +24,9 @@ use tracing::Instrument;
 use crate::dead_letter::{DeadLetter, DeadLetterQueue};
 use crate::handler::EventHandler;
 use crate::outcome::{Outcome, ReasonCode};
-use crate::store::{Claim, ClaimOutcome, Completion, MemoryStore, Release, Store, now_millis};
+use crate::store::{
+    Claim, ClaimOutcome, Completion, KeyHashing, MemoryStore, Release, Store, now_millis,
+};
 use crate::transport::{Delivery, TransportError};
 use crate::{HandlerOptions, Ordering};
 use prepare::{FollowKind, PrepareParams, Ready, Record, Stage, prepare};
@@ -99,6 +101,7 @@ impl<H: EventHandler> Processor<H> {
                 options: &self.options,
                 key_prefix: &self.key_prefix,
                 invocation,
+                request_id: Arc::from(invocation.request_id.as_str()),
             };
             let fifo = deliveries
                 .iter()
@@ -126,8 +129,8 @@ impl<H: EventHandler> Processor<H> {
         assign_leaders(records, self.options.ordering);
         // The store takes the claims and the handlers consume their envelopes: take the
         // ready records out of the batch; each one's stage is set again with its outcome.
-        let mut claims = Vec::new();
-        let mut pending = Vec::new();
+        let mut claims = Vec::with_capacity(records.len());
+        let mut pending = Vec::with_capacity(records.len());
         for (i, record) in records.iter_mut().enumerate() {
             if matches!(record.stage, Stage::Ready(_)) {
                 let ready = take_ready(record);
@@ -155,19 +158,25 @@ impl<H: EventHandler> Processor<H> {
             }
         }
         let margin = self.options.deadline_margin;
-        let runs = stream::iter(calls.into_iter().zip(&held).map(
-            |((envelope, cause, span), (_, _, ctx))| {
+        let limit = self.options.concurrency.max(1);
+        let runs = calls
+            .into_iter()
+            .zip(&held)
+            .map(|((envelope, cause, span), (_, _, ctx))| {
                 run::call(&self.handler, envelope, cause, ctx, margin).instrument(span)
-            },
-        ))
-        .buffered(self.options.concurrency.max(1))
-        .collect::<Vec<Outcome>>()
-        .await;
+            });
+        let runs: Vec<Outcome> = if held.len() <= limit {
+            // Within the bound every call runs at once, as `buffered` would run them; a
+            // small join keeps them in one allocation rather than a task each.
+            join_all(runs).await
+        } else {
+            stream::iter(runs).buffered(limit).collect().await
+        };
 
         // One clock read serves the batch: its records complete together.
         let expires_at = self.completion_expiry();
-        let mut completions = Vec::new();
-        let mut completed = Vec::new();
+        let mut completions = Vec::with_capacity(held.len());
+        let mut completed = Vec::with_capacity(held.len());
         let mut releases = Vec::new();
         let mut ran = Vec::with_capacity(held.len());
         for ((i, claim, _), outcome) in held.into_iter().zip(&runs) {
@@ -470,8 +479,9 @@ fn assign_leaders<E>(records: &mut [Record<E>], ordering: Ordering) {
             })
             .collect();
         // Each key's first record, with its payload hash.
-        let mut by_key: HashMap<&str, (usize, &str)> = HashMap::with_capacity(claims.len());
-        let mut by_subject: HashMap<&str, (usize, u64)> = HashMap::new();
+        let mut by_key: HashMap<&str, (usize, &str), KeyHashing> =
+            HashMap::with_capacity_and_hasher(claims.len(), KeyHashing::default());
+        let mut by_subject: HashMap<&str, (usize, u64), KeyHashing> = HashMap::default();
         let mut leading = Vec::with_capacity(claims.len());
         for &(i, claim) in &claims {
             if let Some(&(leader, hash)) = by_key.get(claim.key.as_str()) {

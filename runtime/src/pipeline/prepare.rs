@@ -75,6 +75,8 @@ pub(crate) struct PrepareParams<'a> {
     pub options: &'a HandlerOptions,
     pub key_prefix: &'a str,
     pub invocation: &'a InvocationInfo,
+    /// The request id, shared by the contexts of the batch.
+    pub request_id: Arc<str>,
 }
 
 /// Turns one transport result into a record: ready to claim, or done.
@@ -230,7 +232,7 @@ fn check<H: EventHandler>(
     };
     let ctx = Context {
         handler: options.name,
-        request_id: params.invocation.request_id.clone(),
+        request_id: Arc::clone(&params.request_id),
         deadline: params.invocation.deadline,
         message_id: delivery.message_id.clone(),
         receive_count: delivery.receive_count,

@@ -5,7 +5,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::{
-    Claim, ClaimOutcome, Completion, EpochMillis, Release, Store, StoreError, SubjectSequence,
+    Claim, ClaimOutcome, Completion, EpochMillis, KeyHashing, Release, Store, StoreError,
+    SubjectSequence,
 };
 
 /// Below this many entries no purge runs: scanning a small map saves nothing.
@@ -41,8 +42,8 @@ pub struct MemoryStore {
 
 #[derive(Debug, Default)]
 struct State {
-    records: HashMap<String, KeyRecord>,
-    subjects: HashMap<String, SubjectRecord>,
+    records: HashMap<String, KeyRecord, KeyHashing>,
+    subjects: HashMap<String, SubjectRecord, KeyHashing>,
     /// The entry count at which the next claim purges; zero until the first purge.
     purge_at: usize,
 }

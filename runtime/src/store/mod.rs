@@ -8,10 +8,12 @@
 pub mod conformance;
 #[cfg(feature = "dynamodb")]
 mod dynamodb;
+mod key_hash;
 mod memory;
 
 #[cfg(feature = "dynamodb")]
 pub use dynamodb::{AttributeNames, DynamoDbStore};
+pub(crate) use key_hash::KeyHashing;
 pub use memory::{FlakyStore, MemoryStore, StoreOp};
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
