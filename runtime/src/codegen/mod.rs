@@ -164,9 +164,8 @@ pub fn example_envelope(registration: &EventRegistration) -> Option<Envelope<Val
 
 /// A stable, UUID-shaped id for the fixture of a type and version.
 fn fixture_id(event_type: &str, version: u32) -> String {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(format!("{event_type}:{version}").as_bytes());
-    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let digest = xxhash_rust::xxh3::xxh3_128(format!("{event_type}:{version}").as_bytes());
+    let hex = format!("{digest:032x}");
     format!(
         "{}-{}-{}-{}-{}",
         &hex[0..8],

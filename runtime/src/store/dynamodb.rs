@@ -7,7 +7,7 @@
 //! | `status` | record | `INPROGRESS` or `COMPLETED` |
 //! | `expiration` | record | epoch seconds: the table's TTL attribute |
 //! | `in_progress_expiration` | record | epoch milliseconds: when an unfinished lock lapses |
-//! | `validation` | record | SHA-256 of the event data, to catch a reused key |
+//! | `validation` | record | XXH3-128 of the event data, to catch a reused key |
 //! | `sequence` | subject | the newest sequence processed |
 //! | `lock_holder`, `lock_until` | subject | the record processing the subject, and until when |
 //!
