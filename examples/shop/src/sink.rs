@@ -31,7 +31,7 @@ pub trait EventSink: Send + Sync {
 pub fn envelope<E: Event>(source: &str, event: E) -> Envelope<E> {
     let envelope = Envelope::new(source, event);
     match current_cause() {
-        Some(cause) => envelope.caused_by(&cause),
+        Some(cause) => cause.join(envelope),
         None => envelope,
     }
 }

@@ -245,7 +245,7 @@ impl<H: EventHandler> Processor<H> {
             message_id: None,
             delivery: None,
             unread_body: None,
-            attributes: None,
+            event: None,
             stage: Stage::Done(Outcome::Processed),
             span: tracing::Span::none(),
         };
@@ -408,7 +408,7 @@ fn letter_of<E>(
         attributes: delivery.map(|d| d.attributes.clone()).unwrap_or_default(),
         reason,
         handler,
-        event_id: record.attributes.as_ref().map(|a| a.id.clone()),
+        event_id: record.event.as_ref().map(|e| e.cause.id.clone()),
         receive_count: delivery.map_or(1, |d| d.receive_count),
     })
 }

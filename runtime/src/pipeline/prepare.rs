@@ -6,7 +6,10 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use chrono::{DateTime, Utc};
 use tidings_events::{Attributes, DataError, Envelope, RawEnvelope};
+
+use crate::causation::Cause;
 
 use crate::handler::EventHandler;
 use crate::outcome::{Outcome, ReasonCode};
@@ -23,13 +26,38 @@ pub(crate) struct Record<E> {
     /// The body of a record whose transport could not be read (an SNS control message, a
     /// record from another service), when its text could be: its dead letter carries it.
     pub unread_body: Option<String>,
-    /// The envelope's attributes, when it could be read; a running handler's ambient cause
-    /// shares them.
-    pub attributes: Option<Arc<Attributes>>,
+    /// What the batch's result says of the event, when its envelope could be read.
+    pub event: Option<EventInfo>,
     /// Where the record stands.
     pub stage: Stage<E>,
     /// The record's tracing span.
     pub span: tracing::Span,
+}
+
+/// What the batch's result and dead letters say of a record's event: the few attributes
+/// they read, so that a ready record copies these rather than all of its attributes.
+pub(crate) struct EventInfo {
+    /// The event's id and flow, shared with the handler's ambient cause.
+    pub cause: Arc<Cause>,
+    pub event_type: String,
+    pub subject: Option<String>,
+    pub time: Option<DateTime<Utc>>,
+}
+
+impl EventInfo {
+    /// The summary of attributes the record owns.
+    fn from_owned(attributes: Attributes) -> Self {
+        Self {
+            event_type: attributes.event_type,
+            subject: attributes.subject,
+            time: attributes.time,
+            cause: Arc::new(Cause {
+                id: attributes.id,
+                correlation_id: attributes.correlation_id,
+                traceparent: attributes.traceparent,
+            }),
+        }
+    }
 }
 
 /// Where a record stands in the pipeline.
@@ -47,8 +75,9 @@ pub(crate) struct Ready<E> {
     pub envelope: Envelope<E>,
     pub claim: Claim,
     pub ctx: Context,
-    /// The envelope's attributes, shared with the record: ambient while the handler runs.
-    pub cause: Arc<Attributes>,
+    /// What the event passes on to the events it causes, shared with the record's
+    /// [`EventInfo`]: ambient while the handler runs.
+    pub cause: Arc<Cause>,
 }
 
 /// Why a record follows another one of its batch.
@@ -92,35 +121,54 @@ pub(crate) fn prepare<H: EventHandler>(
                 message_id: error.message_id,
                 delivery: None,
                 unread_body: error.body,
-                attributes: None,
+                event: None,
                 stage: Stage::Done(Outcome::rejected(code, error.reason.message)),
             };
         }
     };
-    let (attributes, stage) = match check::<H>(&delivery, params) {
-        Ok(ready) => (
-            Some(Arc::clone(&ready.cause)),
-            Stage::Ready(Box::new(ready)),
-        ),
-        Err(early) => {
-            let (attributes, outcome) = *early;
-            (attributes.map(Arc::new), Stage::Done(outcome))
-        }
-    };
+    let checked = check::<H>(&delivery, params);
     // The record owns the message id from here on; the delivery keeps the body and
     // attributes a dead letter needs, and nothing reads its copy of the id again.
     let message_id = Some(std::mem::take(&mut delivery.message_id));
-    Record {
-        span: record_span(
+    let span = |attributes: Option<&Attributes>| {
+        record_span(
             params.options.name,
             message_id.as_deref(),
-            attributes.as_deref(),
+            attributes,
             delivery.receive_count,
-        ),
+        )
+    };
+    let (span, event, stage) = match checked {
+        Ok(ready) => {
+            let attributes = &ready.envelope.attributes;
+            let event = EventInfo {
+                cause: Arc::clone(&ready.cause),
+                event_type: attributes.event_type.clone(),
+                subject: attributes.subject.clone(),
+                time: attributes.time,
+            };
+            (
+                span(Some(attributes)),
+                Some(event),
+                Stage::Ready(Box::new(ready)),
+            )
+        }
+        Err(early) => {
+            let (attributes, outcome) = *early;
+            let span = span(attributes.as_ref());
+            (
+                span,
+                attributes.map(EventInfo::from_owned),
+                Stage::Done(outcome),
+            )
+        }
+    };
+    Record {
+        span,
         message_id,
         delivery: Some(delivery),
         unread_body: None,
-        attributes,
+        event,
         stage,
     }
 }
@@ -236,9 +284,9 @@ fn check<H: EventHandler>(
         message_id: delivery.message_id.clone(),
         receive_count: delivery.receive_count,
     };
-    // The handler consumes the envelope's attributes; one copy serves both the batch's
-    // bookkeeping and the handler's ambient cause.
-    let cause = Arc::new(envelope.attributes.clone());
+    // The handler consumes the envelope's attributes; the cause copies the few that
+    // publishing reads, and serves the batch's bookkeeping (the event id) as well.
+    let cause = Arc::new(Cause::of(&envelope.attributes));
     Ok(Ready {
         envelope,
         claim,

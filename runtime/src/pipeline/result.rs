@@ -73,10 +73,10 @@ impl BatchResult {
                     Stage::Done(outcome) => std::mem::replace(outcome, Outcome::Processed),
                     _ => unreachable!("every record is done when the batch ends"),
                 };
-                let born = record
-                    .attributes
+                let event = record.event.take();
+                let born = event
                     .as_ref()
-                    .and_then(|a| a.time)
+                    .and_then(|e| e.time)
                     .map(SystemTime::from)
                     .or_else(|| {
                         record.delivery.as_ref().and_then(|d| {
@@ -85,22 +85,15 @@ impl BatchResult {
                         })
                     });
                 record.span.record("outcome", outcome.name());
-                // The handler's share of the attributes ended with its run, so they are
-                // usually the record's alone to take apart.
-                let (event_id, event_type, subject) = match record.attributes.take() {
+                // The handler's share of the cause ended with its run, so its id is usually
+                // the record's alone to take.
+                let (event_id, event_type, subject) = match event {
                     None => (None, None, None),
-                    Some(shared) => match Arc::try_unwrap(shared) {
-                        Ok(attributes) => (
-                            Some(attributes.id),
-                            Some(attributes.event_type),
-                            attributes.subject,
-                        ),
-                        Err(shared) => (
-                            Some(shared.id.clone()),
-                            Some(shared.event_type.clone()),
-                            shared.subject.clone(),
-                        ),
-                    },
+                    Some(event) => {
+                        let id = Arc::try_unwrap(event.cause)
+                            .map_or_else(|shared| shared.id.clone(), |cause| cause.id);
+                        (Some(id), Some(event.event_type), event.subject)
+                    }
                 };
                 RecordResult {
                     message_id: record.message_id.take(),

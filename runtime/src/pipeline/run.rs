@@ -9,18 +9,19 @@ use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
 use futures_util::FutureExt;
-use tidings_events::{Attributes, Envelope};
+use tidings_events::Envelope;
 
 use crate::Context;
+use crate::causation::Cause;
 use crate::handler::EventHandler;
 use crate::outcome::{Outcome, ReasonCode};
 
-/// Runs the handler on one event and turns what happens into an outcome; `cause` is the
-/// event's attributes, ambient while the handler runs.
+/// Runs the handler on one event and turns what happens into an outcome; `cause` is what the
+/// event passes on to the events it causes, ambient while the handler runs.
 pub(crate) async fn call<H: EventHandler>(
     handler: &H,
     envelope: Envelope<H::Events>,
-    cause: Arc<Attributes>,
+    cause: Arc<Cause>,
     ctx: &Context,
     margin: Duration,
 ) -> Outcome {

@@ -43,9 +43,9 @@ use aws_config::SdkConfig;
 use futures_util::StreamExt;
 use futures_util::stream;
 use serde::Serialize;
-use tidings_events::{Attributes, Envelope, Event};
+use tidings_events::{Envelope, Event};
 
-use crate::causation::current_cause;
+use crate::causation::{Cause, current_cause};
 use batch::Fill;
 use message::json_for_aws;
 
@@ -303,11 +303,11 @@ impl Publisher {
 }
 
 /// Puts `envelope` in the flow of `cause`, unless it already names a flow or a cause.
-fn join_flow<T>(envelope: Envelope<T>, cause: Option<Attributes>) -> Envelope<T> {
+fn join_flow<T>(envelope: Envelope<T>, cause: Option<Cause>) -> Envelope<T> {
     let a = &envelope.attributes;
     match cause {
         Some(cause) if a.correlation_id.is_none() && a.causation_id.is_none() => {
-            envelope.caused_by(&cause)
+            cause.join(envelope)
         }
         _ => envelope,
     }
@@ -399,6 +399,7 @@ fn message_of<T: Serialize>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tidings_events::Attributes;
 
     fn envelope(subject: Option<&str>) -> Envelope<serde_json::Value> {
         let mut attributes = Attributes {
@@ -482,6 +483,7 @@ mod tests {
         let mut cause = envelope(Some("cause")).attributes;
         cause.id = "cause-id".into();
         cause.correlation_id = Some("flow-7".into());
+        let cause = Cause::of(&cause);
         let joined = join_flow(envelope(None), Some(cause.clone()));
         assert_eq!(joined.attributes.correlation_id.as_deref(), Some("flow-7"));
         assert_eq!(joined.attributes.causation_id.as_deref(), Some("cause-id"));
