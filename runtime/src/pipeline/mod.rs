@@ -31,6 +31,9 @@ use crate::transport::{Delivery, TransportError};
 use crate::{HandlerOptions, Ordering};
 use prepare::{FollowKind, PrepareParams, Ready, Record, Stage, prepare};
 
+/// A FIFO message group id (`None` for records without one) and its records, in order.
+type MessageGroup<'a, E> = (Option<String>, Vec<&'a mut Record<E>>);
+
 /// Runs batches of records through a handler, with a store and an optional dead-letter
 /// queue.
 pub struct Processor<H: EventHandler> {
@@ -231,55 +234,41 @@ impl<H: EventHandler> Processor<H> {
 
     /// FIFO queues: each message group in order, stopping at its first failure.
     async fn process_fifo(&self, records: &mut [Record<H::Events>]) {
-        let mut groups: Vec<(Option<String>, Vec<usize>)> = Vec::new();
-        for (i, record) in records.iter().enumerate() {
+        // The records of each message group, in order. Groups hold disjoint records, so they
+        // run concurrently while each runs in order.
+        let mut groups: Vec<MessageGroup<'_, H::Events>> = Vec::new();
+        for record in records.iter_mut() {
             let group = record.delivery.as_ref().and_then(|d| d.group_id.clone());
             match groups.iter_mut().find(|(g, _)| *g == group) {
-                Some((_, members)) => members.push(i),
-                None => groups.push((group, vec![i])),
+                Some((_, members)) => members.push(record),
+                None => groups.push((group, vec![record])),
             }
         }
-        // Each group owns disjoint records; take them out to run the groups concurrently.
-        let mut slots: Vec<Option<Record<H::Events>>> = Vec::new();
-        let placeholder = || Record {
-            message_id: None,
-            delivery: None,
-            unread_body: None,
-            event: None,
-            stage: Stage::Done(Outcome::Processed),
-            span: tracing::Span::none(),
-        };
-        for record in records.iter_mut() {
-            slots.push(Some(std::mem::replace(record, placeholder())));
-        }
-        let group_runs = groups.iter().map(|(_, members)| {
-            let mut group: Vec<(usize, Record<H::Events>)> = members
-                .iter()
-                .map(|&i| (i, slots[i].take().expect("each record is in one group")))
-                .collect();
-            async move {
-                let mut blocked = false;
-                for (_, record) in group.iter_mut() {
-                    if blocked {
-                        record.stage = Stage::Done(Outcome::retry(
-                            ReasonCode::GroupBlocked,
-                            "an earlier message of this FIFO message group failed; retried after it to keep the group's order",
-                        ));
-                        continue;
-                    }
-                    self.process_one(record).await;
-                    if let Stage::Done(Outcome::Rejected { .. }) = record.stage {
-                        self.dead_letter(std::slice::from_mut(record)).await;
-                    }
-                    blocked = record_fails(record, self.dead_letters.is_some());
-                }
-                group
+        join_all(
+            groups
+                .into_iter()
+                .map(|(_, members)| self.process_group(members)),
+        )
+        .await;
+    }
+
+    /// One FIFO message group: its records one after the other, stopping at the first
+    /// failure, whose later records are retried after it.
+    async fn process_group(&self, members: Vec<&mut Record<H::Events>>) {
+        let mut blocked = false;
+        for record in members {
+            if blocked {
+                record.stage = Stage::Done(Outcome::retry(
+                    ReasonCode::GroupBlocked,
+                    "an earlier message of this FIFO message group failed; retried after it to keep the group's order",
+                ));
+                continue;
             }
-        });
-        for group in join_all(group_runs).await {
-            for (i, record) in group {
-                records[i] = record;
+            self.process_one(record).await;
+            if let Stage::Done(Outcome::Rejected { .. }) = record.stage {
+                self.dead_letter(std::slice::from_mut(record)).await;
             }
+            blocked = record_fails(record, self.dead_letters.is_some());
         }
     }
 
