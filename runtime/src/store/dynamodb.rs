@@ -201,7 +201,7 @@ impl DynamoDbStore {
     }
 
     async fn claim_one(&self, claim: &Claim, now: EpochMillis) -> Result<ClaimOutcome, StoreError> {
-        let mut values = HashMap::from([
+        let values = HashMap::from([
             (":now_s".to_owned(), number(now / 1000)),
             (":now_ms".to_owned(), number(now)),
             (":in_progress".to_owned(), s(IN_PROGRESS)),
@@ -232,17 +232,12 @@ impl DynamoDbStore {
         };
 
         // The record and the subject's lock are taken together or not at all.
-        values.insert(":sequence".into(), number(ordering.sequence));
-        values.insert(":holder".into(), s(&claim.key));
-        values.insert(":until".into(), number(claim.lock_expires_at));
-        let mut subject_values = values.clone();
-        subject_values.retain(|name, _| {
-            matches!(
-                name.as_str(),
-                ":sequence" | ":holder" | ":until" | ":now_ms"
-            )
-        });
-        values.retain(|name, _| matches!(name.as_str(), ":now_s" | ":now_ms" | ":in_progress"));
+        let subject_values = HashMap::from([
+            (":sequence".to_owned(), number(ordering.sequence)),
+            (":holder".to_owned(), s(&claim.key)),
+            (":until".to_owned(), number(claim.lock_expires_at)),
+            (":now_ms".to_owned(), number(now)),
+        ]);
         let mut subject_names = self.subject_names();
         subject_names.insert("#key".into(), self.names.key.clone());
         let put = Put::builder()
