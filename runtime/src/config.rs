@@ -40,6 +40,8 @@ pub struct Config {
     pub dead_letter_queue_url: Option<String>,
     /// The function name that prefixes keys.
     pub function_name: String,
+    /// The CloudWatch namespace of the per-batch EMF metrics.
+    pub metrics_namespace: String,
 }
 
 /// A variable of the environment that could not be used.
@@ -117,6 +119,9 @@ impl Config {
             store,
             dead_letter_queue_url: lookup("TIDINGS_DEAD_LETTER_QUEUE_URL")
                 .filter(|url| !url.is_empty()),
+            metrics_namespace: lookup("TIDINGS_METRICS_NAMESPACE")
+                .filter(|namespace| !namespace.is_empty())
+                .unwrap_or_else(|| crate::metrics::DEFAULT_NAMESPACE.to_owned()),
         })
     }
 }

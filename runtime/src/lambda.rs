@@ -1,10 +1,12 @@
 //! The Lambda entrypoint `#[event_handler]` generates a call to: [`run`].
 
+use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use aws_lambda_events::sqs::SqsBatchResponse;
 use lambda_runtime::{LambdaEvent, service_fn};
-use serde_json::Value;
+use serde::Serialize;
 
 use crate::config::{Config, StoreKind};
 use crate::handler::EventHandler;
@@ -109,7 +111,8 @@ pub async fn processor_from_env<H: EventHandler>(handler: H) -> Result<Processor
     #[cfg_attr(not(feature = "dynamodb"), allow(unused_mut))]
     let mut processor = Processor::new(handler)
         .with_options(config.options.clone())
-        .with_function_name(&config.function_name);
+        .with_function_name(&config.function_name)
+        .with_metrics_namespace(config.metrics_namespace);
     match config.store {
         StoreKind::Memory => {
             if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
@@ -155,16 +158,41 @@ pub async fn processor_from_env<H: EventHandler>(handler: H) -> Result<Processor
     Ok(processor)
 }
 
-/// Answers one invocation.
+/// Answers one invocation for the Lambda runtime: [`answer_invocation`], with the metrics
+/// line on stdout.
 pub async fn answer<H: EventHandler>(
     processor: &Processor<H>,
     event: LambdaEvent<Invocation>,
-) -> Result<Value, Error> {
+) -> Result<Response, Error> {
     let (invocation, context) = event.into_parts();
     let info = InvocationInfo {
-        request_id: context.request_id.clone(),
+        request_id: context.request_id,
         deadline: UNIX_EPOCH + Duration::from_millis(context.deadline),
     };
+    answer_invocation(processor, invocation, &info, &mut std::io::stdout()).await
+}
+
+/// What a function answers the Lambda runtime: the partial batch response for SQS, `null`
+/// for SNS.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Response {
+    /// The records an SQS event source mapping must deliver again.
+    Sqs(SqsBatchResponse),
+    /// SNS reads no response: a failure is an error, which makes it retry.
+    Sns,
+}
+
+/// Answers one invocation: checks that its source is the handler's, runs its records, writes
+/// the batch's EMF line to `metrics`, and returns the response, or the error that makes
+/// Lambda retry the whole invocation (a failed SNS record, a failed SQS record without a
+/// message id).
+pub async fn answer_invocation<H: EventHandler>(
+    processor: &Processor<H>,
+    invocation: Invocation,
+    info: &InvocationInfo,
+    metrics: &mut (impl Write + Send),
+) -> Result<Response, Error> {
     let expected = processor.options().source;
     let is_sns = matches!(invocation, Invocation::Sns(_));
     if (expected == Source::Sqs && is_sns) || (expected == Source::Sns && !is_sns) {
@@ -181,13 +209,23 @@ pub async fn answer<H: EventHandler>(
         )
         .into());
     }
-    let result = processor.process(invocation.deliveries(), &info).await;
-    metrics::emit(processor.options().name, &result, SystemTime::now());
+    let result = processor.process(invocation.deliveries(), info).await;
+    let emitted = metrics::emit(
+        metrics,
+        processor.metrics_namespace(),
+        processor.options().name,
+        &result,
+        SystemTime::now(),
+    );
+    if let Err(error) = emitted {
+        // The batch's outcome stands: its records ran. Only the metrics are missing.
+        tracing::warn!(%error, "the batch's EMF metrics line could not be written");
+    }
     if is_sns {
         result.sns_result()?;
-        Ok(Value::Null)
+        Ok(Response::Sns)
     } else {
-        Ok(serde_json::to_value(result.sqs_response()?)?)
+        Ok(Response::Sqs(result.sqs_response()?))
     }
 }
 

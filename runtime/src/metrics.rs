@@ -1,9 +1,10 @@
 //! CloudWatch Embedded Metric Format: one JSON line per batch with a count per outcome and
 //! the oldest event's age, which CloudWatch turns into metrics without any API call.
 
+use std::io::{self, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::pipeline::BatchResult;
 
@@ -20,40 +21,114 @@ pub const OUTCOME_METRICS: [(&str, &str); 6] = [
     ("Rejected", "rejected"),
 ];
 
-/// The EMF document of one batch.
-pub fn emf_document(namespace: &str, handler: &str, result: &BatchResult, at: SystemTime) -> Value {
-    let timestamp = at
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis() as u64;
-    let mut metrics = vec![json!({"Name": "Records", "Unit": "Count"})];
-    let mut document = json!({
-        "Handler": handler,
-        "Records": result.records.len(),
-    });
-    for (metric, outcome) in OUTCOME_METRICS {
-        metrics.push(json!({"Name": metric, "Unit": "Count"}));
-        document[metric] = result.count(outcome).into();
-    }
-    metrics.push(json!({"Name": "OldestEventAgeMs", "Unit": "Milliseconds"}));
-    document["OldestEventAgeMs"] = result
-        .oldest_age()
-        .map_or(0, |age| age.as_millis() as u64)
-        .into();
-    document["_aws"] = json!({
-        "Timestamp": timestamp,
-        "CloudWatchMetrics": [{
-            "Namespace": namespace,
-            "Dimensions": [["Handler"]],
-            "Metrics": metrics,
-        }],
-    });
-    document
+/// The metric definitions, the same for every batch: the record count, the outcome counts,
+/// the oldest event's age.
+const METRICS: [Metric; 8] = [
+    Metric::count("Records"),
+    Metric::count(OUTCOME_METRICS[0].0),
+    Metric::count(OUTCOME_METRICS[1].0),
+    Metric::count(OUTCOME_METRICS[2].0),
+    Metric::count(OUTCOME_METRICS[3].0),
+    Metric::count(OUTCOME_METRICS[4].0),
+    Metric::count(OUTCOME_METRICS[5].0),
+    Metric {
+        name: "OldestEventAgeMs",
+        unit: "Milliseconds",
+    },
+];
+
+/// The EMF line of one batch: a JSON object on one line, without the line break.
+///
+/// Written from plain structs rather than a `serde_json::Value`, which would allocate a map
+/// entry for every field of every batch.
+pub fn emf_line(namespace: &str, handler: &str, result: &BatchResult, at: SystemTime) -> String {
+    let [processed, duplicates, stale, ignored, retried, rejected] =
+        OUTCOME_METRICS.map(|(_, outcome)| result.count(outcome));
+    let document = Document {
+        handler,
+        records: result.records.len(),
+        processed,
+        duplicates,
+        stale,
+        ignored,
+        retried,
+        rejected,
+        oldest_event_age_ms: result
+            .oldest_age()
+            .map_or(0, |age| u64::try_from(age.as_millis()).unwrap_or(u64::MAX)),
+        aws: Directive {
+            timestamp: at.duration_since(UNIX_EPOCH).map_or(0, |since| {
+                u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+            }),
+            cloud_watch_metrics: [MetricSet {
+                namespace,
+                dimensions: [["Handler"]],
+                metrics: &METRICS,
+            }],
+        },
+    };
+    serde_json::to_string(&document).expect("an EMF document of strings and numbers serializes")
 }
 
-/// Prints the EMF line of a batch on stdout, where Lambda hands it to CloudWatch Logs.
-pub fn emit(handler: &str, result: &BatchResult, at: SystemTime) {
-    let namespace =
-        std::env::var("TIDINGS_METRICS_NAMESPACE").unwrap_or_else(|_| DEFAULT_NAMESPACE.to_owned());
-    println!("{}", emf_document(&namespace, handler, result, at));
+/// Writes the EMF line of a batch to `out` (stdout in Lambda, where the runtime hands it to
+/// CloudWatch Logs), with its line break, in one write so that it never interleaves with
+/// another line.
+pub fn emit(
+    out: &mut impl Write,
+    namespace: &str,
+    handler: &str,
+    result: &BatchResult,
+    at: SystemTime,
+) -> io::Result<()> {
+    let mut line = emf_line(namespace, handler, result, at);
+    line.push('\n');
+    out.write_all(line.as_bytes())?;
+    out.flush()
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Document<'a> {
+    handler: &'a str,
+    records: usize,
+    processed: usize,
+    duplicates: usize,
+    stale: usize,
+    ignored: usize,
+    retried: usize,
+    rejected: usize,
+    oldest_event_age_ms: u64,
+    #[serde(rename = "_aws")]
+    aws: Directive<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Directive<'a> {
+    timestamp: u64,
+    cloud_watch_metrics: [MetricSet<'a>; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct MetricSet<'a> {
+    namespace: &'a str,
+    dimensions: [[&'static str; 1]; 1],
+    metrics: &'static [Metric],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Metric {
+    name: &'static str,
+    unit: &'static str,
+}
+
+impl Metric {
+    const fn count(name: &'static str) -> Self {
+        Self {
+            name,
+            unit: "Count",
+        }
+    }
 }

@@ -2,9 +2,12 @@
 //!
 //! Logs go to stdout as Lambda expects: JSON when the function's log format is JSON
 //! (`AWS_LAMBDA_LOG_FORMAT=JSON`), text otherwise, at `AWS_LAMBDA_LOG_LEVEL` or `RUST_LOG`
-//! (default INFO). Each log line carries its batch and record spans: handler, request id,
-//! message id, event id, type, version, subject, correlation id, receive count and outcome.
-//! Event data is never logged.
+//! (default INFO; `RUST_LOG` also takes per-crate directives such as `info,tidings=debug`).
+//! A record that is retried is logged at WARN and a rejected one at ERROR; one that ends well
+//! (processed, duplicate, stale, ignored) at DEBUG only, since the batch's metrics line counts
+//! it. Each log line carries its batch and record spans: handler, request id, message id,
+//! event id, type, version, subject, correlation id and receive count; a record's outcome line
+//! adds the outcome and, for a failure, its reason. Event data is never logged.
 
 use std::sync::Once;
 

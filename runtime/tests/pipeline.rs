@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use tidings::metrics::emf_document;
+use tidings::metrics::emf_line;
 use tidings::pipeline::InvocationInfo;
 use tidings::store::{
     Claim, ClaimOutcome, FlakyStore, Release, StoreError, StoreOp, SubjectSequence, now_millis,
@@ -1005,7 +1005,9 @@ async fn the_metrics_document_counts_each_outcome_of_a_mixed_batch() {
     );
 
     let at = SystemTime::UNIX_EPOCH + Duration::from_millis(1_790_000_000_123);
-    let document = emf_document("shop", "latest_items", &result, at);
+    let line = emf_line("shop", "latest_items", &result, at);
+    assert!(!line.contains('\n'), "one line: {line}");
+    let document: serde_json::Value = serde_json::from_str(&line).expect("the line is JSON");
     assert_eq!(document["Handler"], "latest_items");
     assert_eq!(document["Records"], 7);
     assert_eq!(document["Processed"], 2);
@@ -1050,7 +1052,9 @@ async fn the_metrics_document_counts_each_outcome_of_a_mixed_batch() {
         )),
     )
     .await;
-    let document = emf_document("shop", "ignore_others", &ignored, at);
+    let document: serde_json::Value =
+        serde_json::from_str(&emf_line("shop", "ignore_others", &ignored, at))
+            .expect("the line is JSON");
     assert_eq!(document["Ignored"], 1);
     assert_eq!(document["Processed"], 0);
 }

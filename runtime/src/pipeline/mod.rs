@@ -42,6 +42,7 @@ pub struct Processor<H: EventHandler> {
     store: Arc<dyn Store>,
     dead_letters: Option<Arc<dyn DeadLetterQueue>>,
     key_prefix: String,
+    metrics_namespace: String,
 }
 
 impl<H: EventHandler> Processor<H> {
@@ -54,6 +55,7 @@ impl<H: EventHandler> Processor<H> {
             options,
             store: Arc::new(MemoryStore::new()),
             dead_letters: None,
+            metrics_namespace: crate::metrics::DEFAULT_NAMESPACE.to_owned(),
         }
     }
 
@@ -80,6 +82,18 @@ impl<H: EventHandler> Processor<H> {
     pub fn with_function_name(mut self, function: &str) -> Self {
         self.key_prefix = format!("{function}#{}", self.options.name);
         self
+    }
+
+    /// Reports the per-batch EMF metrics under `namespace` rather than
+    /// [`DEFAULT_NAMESPACE`](crate::metrics::DEFAULT_NAMESPACE).
+    pub fn with_metrics_namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.metrics_namespace = namespace.into();
+        self
+    }
+
+    /// The CloudWatch namespace of the per-batch EMF metrics.
+    pub fn metrics_namespace(&self) -> &str {
+        &self.metrics_namespace
     }
 
     /// The options in force.

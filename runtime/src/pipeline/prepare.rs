@@ -331,35 +331,26 @@ fn hex128(value: u128) -> String {
     hex
 }
 
+/// The record's span, with every field it will carry set at once: a field recorded later
+/// costs a subscriber a second pass (the JSON formatter of `lambda_runtime`'s default
+/// subscriber parses and re-serializes the span's fields on every `record`).
 fn record_span(
     handler: &str,
     message_id: Option<&str>,
     attributes: Option<&Attributes>,
     receive_count: u32,
 ) -> tracing::Span {
-    let empty = tracing::field::Empty;
-    let span = tracing::info_span!(
+    tracing::info_span!(
         "record",
         handler,
         message_id,
         receive_count,
-        event_id = empty,
-        event_type = empty,
-        event_version = empty,
-        subject = empty,
-        correlation_id = empty,
-        outcome = empty,
-    );
-    if let Some(a) = attributes {
-        span.record("event_id", a.id.as_str());
-        span.record("event_type", a.event_type.as_str());
-        span.record("event_version", a.data_version);
-        if let Some(subject) = &a.subject {
-            span.record("subject", subject.as_str());
-        }
-        span.record("correlation_id", a.flow_id());
-    }
-    span
+        event_id = attributes.map(|a| a.id.as_str()),
+        event_type = attributes.map(|a| a.event_type.as_str()),
+        event_version = attributes.map(|a| a.data_version),
+        subject = attributes.and_then(|a| a.subject.as_deref()),
+        correlation_id = attributes.map(Attributes::flow_id),
+    )
 }
 
 #[cfg(test)]

@@ -84,7 +84,6 @@ impl BatchResult {
                                 .map(|ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms))
                         })
                     });
-                record.span.record("outcome", outcome.name());
                 // The handler's share of the cause ended with its run, so its id is usually
                 // the record's alone to take.
                 let (event_id, event_type, subject) = match event {
@@ -170,7 +169,8 @@ impl BatchResult {
         }
     }
 
-    /// Logs each record's outcome: info for success, warn for retries, error for rejections.
+    /// Logs each record's outcome: debug for those that ended well, warn for retries, error
+    /// for rejections.
     ///
     /// Each line is written inside its record's span (`records` are the records this result
     /// was built from), so it carries the span's event id, type, correlation id and outcome;
@@ -192,7 +192,10 @@ impl BatchResult {
                     message_id, event_id, outcome = "rejected", code = %reason.code, reason = %reason.message,
                     dead_lettered, "record rejected"
                 ),
-                outcome => tracing::info!(
+                // A record that ended well is worth a line only when asked for: at INFO, a
+                // line per record would cost every batch a write to stdout per record (and
+                // its log ingestion), and the batch's metrics line counts these anyway.
+                outcome => tracing::debug!(
                     message_id,
                     event_id,
                     outcome = outcome.name(),
