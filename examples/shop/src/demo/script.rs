@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use shop_events::{Money, PaymentCaptured, sources};
-use tidings::Envelope;
+use tidings::store::{FlakyStore, StoreError, StoreOp};
+use tidings::{Envelope, Store};
 
 use super::api::{self, Answer, ApiTally};
 use super::scenario::{Action, SCARCE_SKU, Scenario, Step, poison_body};
@@ -26,6 +27,16 @@ pub enum Happening {
     Poison(String),
     /// Make the analytics consumer's idempotency store throttle its next call.
     Throttle,
+}
+
+/// What [`Happening::Throttle`] does to the analytics consumer's `store`, in either driver:
+/// its next claim fails as a throttled DynamoDB table fails it.
+pub fn throttle<S: Store>(store: &FlakyStore<S>) {
+    store.fail_calls(
+        StoreOp::Claim,
+        1,
+        StoreError::Throttled("ProvisionedThroughputExceededException".into()),
+    );
 }
 
 /// A capture the payment provider will make.

@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 use tidings::pipeline::{BatchResult, InvocationInfo};
-use tidings::store::{FlakyStore, StoreError, StoreOp};
+use tidings::store::FlakyStore;
 use tidings::{Envelope, MemoryDeadLetterQueue, MemoryStore, Store};
 
 use self::invocation::invocation;
@@ -27,7 +27,7 @@ use super::progress::{ConsumerStatus, Progress, Snapshot};
 use super::report::{ConsumerReport, LetterSummary, Report};
 use super::rng::Rng;
 use super::scenario::{DUPLICATE_PERCENT, Scenario};
-use super::script::{Happening, Script};
+use super::script::{Happening, Script, throttle};
 use super::tally::Tally;
 use super::topology::{self, Consumer, Topic};
 use super::{DemoError, Options};
@@ -95,11 +95,7 @@ pub async fn run(options: &Options) -> Result<Report, DemoError> {
                     network.stats.poison += 1;
                 }
                 Happening::Throttle => {
-                    fleet.analytics_store.fail_calls(
-                        StoreOp::Claim,
-                        1,
-                        StoreError::Throttled("ProvisionedThroughputExceededException".into()),
-                    );
+                    throttle(&fleet.analytics_store);
                     network.stats.throttles += 1;
                 }
             }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use tidings::local::QueuePoller;
-use tidings::store::{DynamoDbStore, FlakyStore, StoreError, StoreOp};
+use tidings::store::{DynamoDbStore, FlakyStore};
 use tidings::{Publisher, SqsDeadLetterQueue, Store};
 
 use self::bridge::Bridge;
@@ -26,7 +26,7 @@ use super::progress::{ConsumerStatus, Progress, Snapshot};
 use super::report::{ConsumerReport, LetterSummary, Report};
 use super::rng::Rng;
 use super::scenario::Scenario;
-use super::script::{Happening, Script};
+use super::script::{Happening, Script, throttle};
 use super::tally::Tally;
 use super::topology::{self, Consumer, Topic};
 use super::{DemoError, Options};
@@ -100,11 +100,7 @@ pub async fn run(endpoint: &str, options: &Options) -> Result<Report, DemoError>
                     bridge.stats.poison += 1;
                 }
                 Happening::Throttle => {
-                    fleet.analytics_store.fail_calls(
-                        StoreOp::Claim,
-                        1,
-                        StoreError::Throttled("ProvisionedThroughputExceededException".into()),
-                    );
+                    throttle(&fleet.analytics_store);
                     bridge.stats.throttles += 1;
                 }
             }
