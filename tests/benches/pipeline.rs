@@ -158,7 +158,7 @@ fn tidings(
 
 /// The write end of a pipe whose other end a thread drains, as Lambda's log agent drains a
 /// function's stdout: each line costs a real write.
-fn metrics_pipe() -> PipeWriter {
+fn drained_pipe() -> PipeWriter {
     let (mut reader, writer) = std::io::pipe().expect("a pipe");
     std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
     writer
@@ -331,8 +331,8 @@ fn main() {
     let runtime = current_thread_runtime();
     let state = Tidings::new();
     let metrics_sink = RefCell::new(std::io::sink());
-    let metrics_pipe = RefCell::new(metrics_pipe());
-    let deployed_logs = lambda_json_subscriber(Mutex::new(self::metrics_pipe()));
+    let metrics_pipe = RefCell::new(drained_pipe());
+    let deployed_logs = lambda_json_subscriber(Mutex::new(drained_pipe()));
     // The other sides run under a subscriber that takes nothing, as with none at all. Two
     // registered subscribers also make tracing judge each span against the current one:
     // with a single one, it caches the interest of the subscriber current at a callsite's

@@ -173,8 +173,9 @@ impl BatchResult {
     /// for rejections.
     ///
     /// Each line is written inside its record's span (`records` are the records this result
-    /// was built from), so it carries the span's event id, type, correlation id and outcome;
-    /// logged from the batch span alone, no line would tie an outcome to its event's flow.
+    /// was built from), so it carries the span's event id, type and correlation id beside its
+    /// outcome; logged from the batch span alone, no line would tie an outcome to its event's
+    /// flow.
     pub(crate) fn log<E>(&self, records: &[Record<E>]) {
         for (record, span) in self.records.iter().zip(records.iter().map(|r| &r.span)) {
             let _in_record = span.enter();
