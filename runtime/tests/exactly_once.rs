@@ -276,9 +276,12 @@ fn check(
                     if let Outcome::Stale { sequence, newest } = outcome {
                         prop_assert_eq!(*sequence, event.sequence);
                         prop_assert!(newest > sequence, "{outcome:?}");
+                        // The mark moves at claim time, so `newest` may be an event that
+                        // failed and was then itself superseded; but something at least that
+                        // new must have run in the end.
                         prop_assert!(
-                            ran_sequences.contains(newest),
-                            "stale for {newest}, which never ran: {ran_sequences:?}"
+                            ran_sequences.iter().any(|ran| ran >= newest),
+                            "stale for {newest}, but nothing that new ever ran: {ran_sequences:?}"
                         );
                     }
                 }

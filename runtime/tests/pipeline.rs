@@ -12,12 +12,13 @@ use serde::{Deserialize, Serialize};
 use tidings::metrics::emf_line;
 use tidings::pipeline::InvocationInfo;
 use tidings::store::{
-    Claim, ClaimOutcome, FlakyStore, Release, StoreError, StoreOp, SubjectSequence, now_millis,
+    Claim, ClaimOutcome, FlakyStore, LockOwner, Release, StoreError, StoreOp, SubjectSequence,
+    now_millis,
 };
 use tidings::testing::{Batch, Delivery, TestRecord, invoke, invoke_with};
 use tidings::{
-    BatchResult, Envelope, Event, EventHandler, MemoryDeadLetterQueue, MemoryStore, Outcome,
-    Processor, Reason, ReasonCode, Store,
+    BatchResult, Envelope, Event, EventHandler, HandlerOptions, MemoryDeadLetterQueue, MemoryStore,
+    Outcome, Processor, Reason, ReasonCode, Store,
 };
 
 use support::{
@@ -469,11 +470,14 @@ async fn an_event_claimed_by_another_invocation_is_retried_until_released() {
         let claim = Claim {
             key: key.clone(),
             payload_hash: payload_hash(&event),
+            owner: LockOwner::new(),
             lock_expires_at: until,
             ordering: None,
         };
         assert_eq!(
-            store.claim(&[claim], now_millis()).await,
+            store
+                .claim(std::slice::from_ref(&claim), now_millis())
+                .await,
             [Ok(ClaimOutcome::Acquired)]
         );
 
@@ -489,7 +493,12 @@ async fn an_event_claimed_by_another_invocation_is_retried_until_released() {
         assert_eq!(attempts(event.id()), 0);
 
         // The other invocation fails and lets go.
-        store.release(&[Release { key, subject: None }]).await;
+        let release = Release {
+            key,
+            owner: claim.owner,
+            subject: None,
+        };
+        assert_eq!(store.release(&[release]).await, [Ok(())]);
         let again = invoke(&processor, &batch(shape).event(&event)).await;
         assert_eq!(again.outcomes(), [&Outcome::Processed], "{shape:?}");
         assert_eq!(effects(event.id()), 1);
@@ -509,6 +518,7 @@ async fn an_event_whose_subject_another_event_holds_is_retried_under_latest_wins
         let claim = Claim {
             key: format!("latest_items#{}", running.id()),
             payload_hash: payload_hash(&running),
+            owner: LockOwner::new(),
             lock_expires_at: until,
             ordering: Some(SubjectSequence {
                 subject: subject_key.clone(),
@@ -535,6 +545,7 @@ async fn an_event_whose_subject_another_event_holds_is_retried_under_latest_wins
         store
             .release(&[Release {
                 key: claim.key,
+                owner: claim.owner,
                 subject: Some(subject_key.clone()),
             }])
             .await;
@@ -618,7 +629,13 @@ async fn an_outage_retries_the_whole_batch_and_each_event_runs_once_after_it() {
 async fn a_claim_whose_answer_was_lost_holds_its_lock_until_the_deadline() {
     for shape in STORE_SHAPES {
         let store = flaky();
+        // A short invocation: the margin must leave the claim time to be made.
         let processor = Processor::new(record_items).with_store(store.clone());
+        let options = HandlerOptions {
+            deadline_margin: Duration::from_millis(50),
+            ..processor.options().clone()
+        };
+        let processor = processor.with_options(options);
         let event = ok_item(&unique("item"), 1);
         store.lose_answers(
             StoreOp::Claim,

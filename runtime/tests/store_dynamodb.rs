@@ -1,6 +1,7 @@
-//! The DynamoDB store on a real DynamoDB-compatible server (moto, on loopback, started by
-//! scripts/test), through the real AWS SDK: the store conformance suite, the Powertools
-//! attribute layout, constant round trips per batch, and store failures becoming retries.
+//! The DynamoDB store on Amazon's DynamoDB Local (on loopback, started by scripts/test),
+//! through the real AWS SDK: the store conformance suite (with its concurrency checks, which
+//! an unfaithful server fails), the Powertools attribute layout, constant round trips per
+//! batch, and store failures becoming retries.
 
 mod common;
 
@@ -11,14 +12,14 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tidings::store::{
-    Claim, ClaimOutcome, Completion, DynamoDbStore, EpochMillis, Release, Store, StoreError,
-    conformance, now_millis,
+    Claim, ClaimOutcome, Completion, DynamoDbStore, EpochMillis, LockOwner, Release, Store,
+    StoreError, conformance, now_millis,
 };
 use tidings::testing::{Batch, invoke};
 use tidings::{Context, Envelope, Event, HandlerError, Outcome, Processor, ReasonCode};
 
 async fn store(prefix: &str) -> DynamoDbStore {
-    let config = common::sdk_config().await;
+    let config = common::dynamodb_config().await;
     let store = DynamoDbStore::new(
         aws_sdk_dynamodb::Client::new(&config),
         common::unique_name(prefix),
@@ -30,7 +31,7 @@ async fn store(prefix: &str) -> DynamoDbStore {
     store
 }
 
-#[tokio::test(flavor = "current_thread")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn passes_the_store_conformance_suite() {
     let store = Arc::new(store("conformance").await);
     conformance::run_all(store, "dynamodb").await;
@@ -43,6 +44,7 @@ async fn writes_the_powertools_attribute_layout() {
     let claim = Claim {
         key: "fn#handler#event-1".into(),
         payload_hash: "abc".into(),
+        owner: LockOwner::from_text("owner-1"),
         lock_expires_at: now + 30_000,
         ordering: None,
     };
@@ -57,6 +59,7 @@ async fn writes_the_powertools_attribute_layout() {
         AttributeValue::N((now + 30_000).to_string())
     );
     assert_eq!(item["validation"], AttributeValue::S("abc".into()));
+    assert_eq!(item["lock_owner"], AttributeValue::S("owner-1".into()));
     assert!(
         item.contains_key("expiration"),
         "in-progress items carry a TTL too"
@@ -65,8 +68,9 @@ async fn writes_the_powertools_attribute_layout() {
     let expires_at = now + 3_600_000;
     let completion = Completion {
         key: claim.key.clone(),
+        owner: claim.owner.clone(),
         expires_at,
-        ordering: None,
+        subject: None,
     };
     assert_eq!(store.complete(&[completion]).await, [Ok(())]);
     let item = get(&store, "fn#handler#event-1").await;
@@ -249,7 +253,7 @@ async fn an_unreachable_store_gives_retry_and_after_recovery_each_event_runs_onc
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let dead_endpoint = format!("http://{}", closed.local_addr().expect("addr"));
     drop(closed);
-    let dead_config = common::sdk_config()
+    let dead_config = common::dynamodb_config()
         .await
         .into_builder()
         .endpoint_url(dead_endpoint)

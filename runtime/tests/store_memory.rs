@@ -4,18 +4,25 @@
 use std::sync::{Arc, Barrier};
 
 use tidings::store::{
-    Claim, ClaimOutcome, Completion, EpochMillis, FlakyStore, MemoryStore, Release, Store,
-    StoreError, StoreOp, SubjectSequence, conformance,
+    Claim, ClaimOutcome, Completion, EpochMillis, FlakyStore, LockOwner, MemoryStore, Release,
+    Store, StoreError, StoreOp, SubjectSequence, conformance,
 };
 
 const T: EpochMillis = 1_800_000_000_000;
 const LOCK: EpochMillis = 30_000;
 const TTL: EpochMillis = 3_600_000;
 
+/// Every claim of `key` in these tests is made by one owner, named after the key; the
+/// conformance suite covers owners that differ.
+fn owner(key: &str) -> LockOwner {
+    LockOwner::from_text(format!("owner-of-{key}"))
+}
+
 fn plain(key: &str, hash: &str, lock_expires_at: EpochMillis) -> Claim {
     Claim {
         key: key.to_owned(),
         payload_hash: hash.to_owned(),
+        owner: owner(key),
         lock_expires_at,
         ordering: None,
     }
@@ -31,20 +38,19 @@ fn ordered(key: &str, lock_expires_at: EpochMillis, subject: &str, sequence: u64
     }
 }
 
-fn done(key: &str, expires_at: EpochMillis, ordering: Option<(&str, u64)>) -> Completion {
+fn done(key: &str, expires_at: EpochMillis, subject: Option<&str>) -> Completion {
     Completion {
         key: key.to_owned(),
+        owner: owner(key),
         expires_at,
-        ordering: ordering.map(|(subject, sequence)| SubjectSequence {
-            subject: subject.to_owned(),
-            sequence,
-        }),
+        subject: subject.map(str::to_owned),
     }
 }
 
 fn release(key: &str, subject: Option<&str>) -> Release {
     Release {
         key: key.to_owned(),
+        owner: owner(key),
         subject: subject.map(str::to_owned),
     }
 }
@@ -82,11 +88,21 @@ mod conformance_suite {
         completion_frees_subject,
         release_is_idempotent,
         answers_in_order,
+        late_release_after_takeover,
+        late_completion_after_takeover,
+        mark_moves_at_claim,
+        release_keeps_the_mark,
     );
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_claims_have_one_winner() {
         conformance::concurrent_claims_have_one_winner(Arc::new(MemoryStore::new()), "race").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_subject_claims_have_one_winner() {
+        let store = Arc::new(MemoryStore::new());
+        conformance::concurrent_subject_claims_have_one_winner(store, "race").await;
     }
 
     /// All checks against one store, as a backend sharing one table runs them.
@@ -146,7 +162,7 @@ async fn lock_lapses_to_the_millisecond() {
 }
 
 #[tokio::test]
-async fn newest_advances_and_never_moves_back() {
+async fn the_mark_moves_at_claim_and_never_back() {
     let store = MemoryStore::new();
     assert_eq!(store.newest("s"), None);
     assert_eq!(
@@ -155,24 +171,23 @@ async fn newest_advances_and_never_moves_back() {
     );
     assert_eq!(
         store.newest("s"),
-        None,
-        "a claim alone does not advance the subject"
+        Some(3),
+        "a claim moves the mark: its effect may be applied from now on"
     );
 
-    // `a` runs past its lock; `b` takes the subject, then both complete, newest first.
+    // `a` runs past its lock; `b` takes the subject and completes; `a`'s late completion is
+    // refused and moves nothing.
     let after = T + LOCK + 1;
     let b = ordered("b", after + LOCK, "s", 10);
     assert_eq!(claim_one(&store, b, after).await, ClaimOutcome::Acquired);
     assert_eq!(
-        store.complete(&[done("b", T + TTL, Some(("s", 10)))]).await,
+        store.complete(&[done("b", T + TTL, Some("s"))]).await,
         vec![Ok(())]
     );
     assert_eq!(store.newest("s"), Some(10));
-    // The memory store cannot tell a lapsed holder from the current one (the trait carries
-    // no lock token), so the late completion succeeds; it must still not move `s` back.
     assert_eq!(
-        store.complete(&[done("a", T + TTL, Some(("s", 3)))]).await,
-        vec![Ok(())]
+        store.complete(&[done("a", T + TTL, Some("s"))]).await,
+        vec![Err(StoreError::LockLost("a".to_owned()))]
     );
     assert_eq!(store.newest("s"), Some(10));
 }
@@ -180,9 +195,7 @@ async fn newest_advances_and_never_moves_back() {
 #[tokio::test]
 async fn lost_lock_completion_changes_nothing() {
     let store = MemoryStore::new();
-    let answer = store
-        .complete(&[done("ghost", T + TTL, Some(("s", 4)))])
-        .await;
+    let answer = store.complete(&[done("ghost", T + TTL, Some("s"))]).await;
     assert_eq!(answer, vec![Err(StoreError::LockLost("ghost".to_owned()))]);
     assert_eq!(store.newest("s"), None);
     assert_eq!(store.record_count(), 0);
@@ -197,10 +210,7 @@ async fn completion_advances_one_subject_in_the_same_call_as_others() {
     ];
     let acquired = vec![Ok(ClaimOutcome::Acquired), Ok(ClaimOutcome::Acquired)];
     assert_eq!(store.claim(&claims, T).await, acquired);
-    let completions = [
-        done("a", T + TTL, Some(("s", 1))),
-        done("b", T + TTL, Some(("t", 7))),
-    ];
+    let completions = [done("a", T + TTL, Some("s")), done("b", T + TTL, Some("t"))];
     assert_eq!(store.complete(&completions).await, vec![Ok(()), Ok(())]);
     assert_eq!((store.newest("s"), store.newest("t")), (Some(1), Some(7)));
 }
@@ -220,7 +230,11 @@ async fn release_drops_only_in_progress_records() {
         release("done", None),
         release("none", None),
     ];
-    assert_eq!(store.release(&releases).await, vec![Ok(()), Ok(()), Ok(())]);
+    let refused = Err(StoreError::LockLost("done".to_owned()));
+    assert_eq!(
+        store.release(&releases).await,
+        vec![Ok(()), refused, Ok(())]
+    );
     assert_eq!(store.record_count(), 1, "only the completed record remains");
 }
 
@@ -280,9 +294,7 @@ async fn purge_keeps_live_records_and_subject_sequences() {
         claim_one(&store, ordered("done", T + LOCK, "u", 2), T).await,
         ClaimOutcome::Acquired
     );
-    store
-        .complete(&[done("done", T + 10, Some(("u", 2)))])
-        .await;
+    store.complete(&[done("done", T + 10, Some("u"))]).await;
     store.purge_expired(T + 10 + MemoryStore::PURGE_GRACE_MS + 1);
     assert_eq!(
         store.record_count(),
@@ -383,7 +395,7 @@ mod flaky {
             claim_one(&store, ordered("a", T + LOCK, "s", 4), T).await,
             ClaimOutcome::Acquired
         );
-        let answer = store.complete(&[done("a", T + TTL, Some(("s", 4)))]).await;
+        let answer = store.complete(&[done("a", T + TTL, Some("s"))]).await;
         assert_eq!(answer, vec![Err(unreachable())]);
         assert_eq!(store.inner().newest("s"), Some(4), "the completion landed");
         // The redelivery finds the event done: its handler does not run again.

@@ -20,16 +20,14 @@
 //! Timed: the wall time per 10 records, from the invocation's JSON bytes to the partial batch
 //! response, the two sides interleaved so that a change in the server's load reaches both.
 //!
-//! What the local server can and cannot show: it is one Python process, so the requests a
-//! batch sends together are served largely one after another, and its own time per request
+//! What the local server can and cannot show: DynamoDB Local (Amazon's, on Java, with an
+//! in-memory SQLite) serves requests largely one after another, so its own time per request
 //! dominates the wall time; the ratio of wall times therefore understates what fewer
 //! sequential round trips gain against DynamoDB, where the round trip, not the server's
-//! processing, dominates. The round-trip and request counts carry over unchanged. The server
-//! also copies a whole table for every transaction (to roll it back), so each round gets a
-//! fresh table, keeping that cost flat as DynamoDB's is; concurrent transactions now and then
-//! race inside that copy and fail with a 500, which the server-errors row shows.
+//! processing, dominates. The round-trip and request counts carry over unchanged. Each round
+//! gets a fresh table, so the cost per request stays flat across rounds.
 //!
-//! Needs `TIDINGS_AWS_ENDPOINT` (the local server's endpoint); `scripts/bench` starts the
+//! Needs `TIDINGS_DYNAMODB_ENDPOINT` (DynamoDB Local's endpoint); `scripts/bench` starts the
 //! server and sets it.
 
 use std::sync::Arc;
@@ -51,8 +49,8 @@ use tidings::{Context, Envelope, HandlerError, InvocationInfo, Outcome, Processo
 use tidings_tests::{Behaviour, Echo, SOURCE};
 use tokio::runtime::Runtime;
 
-/// The variable that holds the local server's endpoint, as in the runtime's AWS tests.
-const ENDPOINT_VAR: &str = "TIDINGS_AWS_ENDPOINT";
+/// The variable that holds DynamoDB Local's endpoint, as in the runtime's AWS tests.
+const ENDPOINT_VAR: &str = "TIDINGS_DYNAMODB_ENDPOINT";
 /// Records per batch: the SQS event source mapping's default batch size.
 const RECORDS: usize = 10;
 /// The size of each record's body.
@@ -197,9 +195,9 @@ fn endpoint() -> String {
         .filter(|e| !e.trim().is_empty())
     else {
         eprintln!(
-            "error: {ENDPOINT_VAR} is not set. This benchmark needs the local AWS-API server: \
-             run scripts/bench, which starts it (or `source scripts/lib.sh; ensure_venv; \
-             start_aws_server` in this shell first)."
+            "error: {ENDPOINT_VAR} is not set. This benchmark needs DynamoDB Local: run \
+             scripts/bench, which starts it (or `source scripts/lib.sh; ensure_dynamodb_local; \
+             start_dynamodb_local` in this shell first)."
         );
         std::process::exit(2);
     };

@@ -6,6 +6,7 @@
 //! once. FIFO queues run each message group in order and stop a group at its first failure,
 //! as SQS ordering requires; groups run concurrently.
 
+mod deadline;
 mod prepare;
 mod result;
 mod run;
@@ -25,10 +26,12 @@ use crate::dead_letter::{DeadLetter, DeadLetterQueue};
 use crate::handler::EventHandler;
 use crate::outcome::{Outcome, ReasonCode};
 use crate::store::{
-    Claim, ClaimOutcome, Completion, KeyHashing, MemoryStore, Release, Store, now_millis,
+    Claim, ClaimOutcome, Completion, KeyHashing, MemoryStore, Release, Store, StoreError,
+    now_millis,
 };
 use crate::transport::{Delivery, TransportError};
 use crate::{HandlerOptions, Ordering};
+use deadline::DeadlineStore;
 use prepare::{FollowKind, PrepareParams, Ready, Record, Stage, prepare};
 
 /// A FIFO message group id (`None` for records without one) and its records, in order.
@@ -127,10 +130,15 @@ impl<H: EventHandler> Processor<H> {
                 .into_iter()
                 .map(|delivered| prepare::<H>(delivered, &params))
                 .collect();
+            let store = DeadlineStore {
+                store: &*self.store,
+                deadline: invocation.deadline,
+                margin: self.options.deadline_margin,
+            };
             if fifo {
-                self.process_fifo(&mut records).await;
+                self.process_fifo(&mut records, &store).await;
             } else {
-                self.process_standard(&mut records).await;
+                self.process_standard(&mut records, &store).await;
                 self.dead_letter(&mut records).await;
             }
             let result = BatchResult::new(&mut records, self.dead_letters.is_some());
@@ -142,7 +150,7 @@ impl<H: EventHandler> Processor<H> {
     }
 
     /// Standard queues (and SNS): claim all, run all, complete all.
-    async fn process_standard(&self, records: &mut [Record<H::Events>]) {
+    async fn process_standard(&self, records: &mut [Record<H::Events>], store: &DeadlineStore<'_>) {
         assign_leaders(records, self.options.ordering);
         // The store takes the claims and the handlers consume their envelopes: take the
         // ready records out of the batch; each one's stage is set again with its outcome.
@@ -159,7 +167,7 @@ impl<H: EventHandler> Processor<H> {
             resolve_followers(records);
             return;
         }
-        let mut claimed = self.store.claim(&claims, now_millis()).await.into_iter();
+        let mut claimed = store.claim(&claims, now_millis()).await.into_iter();
 
         let mut held = Vec::with_capacity(claims.len());
         let mut calls = Vec::with_capacity(claims.len());
@@ -168,20 +176,31 @@ impl<H: EventHandler> Processor<H> {
             let answer = claimed.next().unwrap_or_else(no_answer);
             match interpret_claim(answer, &claim) {
                 None => {
-                    calls.push((envelope, cause, records[i].span.clone()));
-                    held.push((i, claim, ctx));
+                    calls.push((envelope, cause, ctx, records[i].span.clone()));
+                    held.push((i, claim));
                 }
                 Some(outcome) => records[i].stage = Stage::Done(outcome),
             }
         }
+        if !held.is_empty() && !store.may_start_handler() {
+            // The claims came back inside the deadline margin: no handler may start now.
+            let releases: Vec<Release> = held.iter().map(|(_, claim)| release_of(claim)).collect();
+            warn_unreleased(store.release(&releases).await);
+            for (i, _) in held {
+                records[i].stage = Stage::Done(claimed_too_late());
+            }
+            resolve_followers(records);
+            return;
+        }
         let margin = self.options.deadline_margin;
         let limit = self.options.concurrency.max(1);
-        let runs = calls
-            .into_iter()
-            .zip(&held)
-            .map(|((envelope, cause, span), (_, _, ctx))| {
-                run::call(&self.handler, envelope, cause, ctx, margin).instrument(span)
-            });
+        let handler = &self.handler;
+        // Each call owns its context, so that the calls' futures borrow nothing but the
+        // handler, and the batch's future stays `Send` (a closure over borrowed contexts
+        // makes the compiler ask for a lifetime-generic closure it cannot prove `Send`).
+        let runs = calls.into_iter().map(|(envelope, cause, ctx, span)| {
+            async move { run::call(handler, envelope, cause, &ctx, margin).await }.instrument(span)
+        });
         let runs: Vec<Outcome> = if held.len() <= limit {
             // Within the bound every call runs at once, as `buffered` would run them; a
             // small join keeps them in one allocation rather than a task each.
@@ -196,50 +215,28 @@ impl<H: EventHandler> Processor<H> {
         let mut completed = Vec::with_capacity(held.len());
         let mut releases = Vec::new();
         let mut ran = Vec::with_capacity(held.len());
-        for ((i, claim, _), outcome) in held.into_iter().zip(&runs) {
+        for ((i, claim), outcome) in held.into_iter().zip(&runs) {
             if *outcome == Outcome::Processed {
                 completed.push(i);
-                completions.push(Completion {
-                    key: claim.key,
-                    expires_at,
-                    ordering: claim.ordering,
-                });
+                completions.push(completion_of(claim, expires_at));
             } else {
-                releases.push(release_of(claim));
+                releases.push(release_of(&claim));
             }
             ran.push(i);
         }
-        let (completed_answers, released) = futures_util::future::join(
-            async {
-                if completions.is_empty() {
-                    Vec::new()
-                } else {
-                    self.store.complete(&completions).await
-                }
-            },
-            async {
-                if releases.is_empty() {
-                    Vec::new()
-                } else {
-                    self.store.release(&releases).await
-                }
-            },
-        )
-        .await;
-        for (i, answer) in completed.into_iter().zip(completed_answers) {
+        let (completed_answers, released) =
+            futures_util::future::join(store.complete(&completions), store.release(&releases))
+                .await;
+        for ((i, completion), answer) in completed
+            .into_iter()
+            .zip(&completions)
+            .zip(completed_answers)
+        {
             if let Err(error) = answer {
-                // The side effect happened; retrying would run it again. Acknowledge, and let
-                // the in-progress record lapse at its lock expiry.
-                records[i].span.in_scope(|| {
-                    tracing::warn!(%error, "handler succeeded but its completion was not stored")
-                });
+                warn_not_completed(&records[i], &completion.key, &error);
             }
         }
-        for answer in released {
-            if let Err(error) = answer {
-                tracing::warn!(%error, "lock not released; it lapses at the invocation deadline");
-            }
-        }
+        warn_unreleased(released);
         for (i, outcome) in ran.into_iter().zip(runs) {
             records[i].stage = Stage::Done(outcome);
         }
@@ -247,7 +244,7 @@ impl<H: EventHandler> Processor<H> {
     }
 
     /// FIFO queues: each message group in order, stopping at its first failure.
-    async fn process_fifo(&self, records: &mut [Record<H::Events>]) {
+    async fn process_fifo(&self, records: &mut [Record<H::Events>], store: &DeadlineStore<'_>) {
         // The records of each message group, in order. Groups hold disjoint records, so they
         // run concurrently while each runs in order.
         let mut groups: Vec<MessageGroup<'_, H::Events>> = Vec::new();
@@ -261,14 +258,14 @@ impl<H: EventHandler> Processor<H> {
         join_all(
             groups
                 .into_iter()
-                .map(|(_, members)| self.process_group(members)),
+                .map(|(_, members)| self.process_group(members, store)),
         )
         .await;
     }
 
     /// One FIFO message group: its records one after the other, stopping at the first
     /// failure, whose later records are retried after it.
-    async fn process_group(&self, members: Vec<&mut Record<H::Events>>) {
+    async fn process_group(&self, members: Vec<&mut Record<H::Events>>, store: &DeadlineStore<'_>) {
         let mut blocked = false;
         for record in members {
             if blocked {
@@ -278,7 +275,7 @@ impl<H: EventHandler> Processor<H> {
                 ));
                 continue;
             }
-            self.process_one(record).await;
+            self.process_one(record, store).await;
             if let Stage::Done(Outcome::Rejected { .. }) = record.stage {
                 self.dead_letter(std::slice::from_mut(record)).await;
             }
@@ -287,12 +284,11 @@ impl<H: EventHandler> Processor<H> {
     }
 
     /// One record on its own: claim, run, complete or release.
-    async fn process_one(&self, record: &mut Record<H::Events>) {
+    async fn process_one(&self, record: &mut Record<H::Events>, store: &DeadlineStore<'_>) {
         let Stage::Ready(ready) = &record.stage else {
             return;
         };
-        let answer = self
-            .store
+        let answer = store
             .claim(std::slice::from_ref(&ready.claim), now_millis())
             .await
             .pop()
@@ -302,6 +298,11 @@ impl<H: EventHandler> Processor<H> {
             return;
         }
         let ready = take_ready(record);
+        if !store.may_start_handler() {
+            warn_unreleased(store.release(&[release_of(&ready.claim)]).await);
+            record.stage = Stage::Done(claimed_too_late());
+            return;
+        }
         let outcome = run::call(
             &self.handler,
             ready.envelope,
@@ -312,17 +313,16 @@ impl<H: EventHandler> Processor<H> {
         .instrument(record.span.clone())
         .await;
         if outcome == Outcome::Processed {
-            let completion = Completion {
-                key: ready.claim.key,
-                expires_at: self.completion_expiry(),
-                ordering: ready.claim.ordering,
-            };
-            if let Some(Err(error)) = self.store.complete(&[completion]).await.pop() {
-                tracing::warn!(%error, "handler succeeded but its completion was not stored");
+            let completion = completion_of(ready.claim, self.completion_expiry());
+            if let Some(Err(error)) = store
+                .complete(std::slice::from_ref(&completion))
+                .await
+                .pop()
+            {
+                warn_not_completed(record, &completion.key, &error);
             }
-        } else if let Some(Err(error)) = self.store.release(&[release_of(ready.claim)]).await.pop()
-        {
-            tracing::warn!(%error, "lock not released; it lapses at the invocation deadline");
+        } else {
+            warn_unreleased(store.release(&[release_of(&ready.claim)]).await);
         }
         record.stage = Stage::Done(outcome);
     }
@@ -384,16 +384,61 @@ fn take_ready<E>(record: &mut Record<E>) -> Ready<E> {
     }
 }
 
-fn release_of(claim: Claim) -> Release {
+fn release_of(claim: &Claim) -> Release {
     Release {
+        key: claim.key.clone(),
+        owner: claim.owner.clone(),
+        subject: claim.ordering.as_ref().map(|o| o.subject.clone()),
+    }
+}
+
+fn completion_of(claim: Claim, expires_at: crate::store::EpochMillis) -> Completion {
+    Completion {
         key: claim.key,
+        owner: claim.owner,
+        expires_at,
         subject: claim.ordering.map(|o| o.subject),
     }
 }
 
+/// The outcome of a record whose claim came back inside the deadline margin: its lock is
+/// released and its handler never started.
+fn claimed_too_late() -> Outcome {
+    Outcome::retry(
+        ReasonCode::DeadlineExceeded,
+        "the lock was taken too close to the Lambda deadline to run the handler; released and \
+         retried by a later delivery",
+    )
+}
+
+/// Logs a success whose completion the store did not take. The side effect happened, so the
+/// record is acknowledged (a retry would run it again); its in-progress record lapses at its
+/// lock expiry, after which a later copy of the event could run again (README: Limits).
+fn warn_not_completed<E>(record: &Record<E>, key: &str, error: &StoreError) {
+    let event_id = record.event.as_ref().map(|e| e.cause.id.as_str());
+    record.span.in_scope(|| {
+        tracing::warn!(
+            %error,
+            event_id,
+            idempotency_key = key,
+            "handler succeeded but its completion was not stored; acknowledged, since a retry \
+             would run the effect again"
+        )
+    });
+}
+
+/// Logs the releases the store did not take: those locks lapse at their expiry instead.
+fn warn_unreleased(answers: Vec<Result<(), StoreError>>) {
+    for answer in answers {
+        if let Err(error) = answer {
+            tracing::warn!(%error, "lock not released; it lapses at the invocation deadline");
+        }
+    }
+}
+
 /// The answer for a claim the store left unanswered: no record runs without its lock.
-fn no_answer() -> Result<ClaimOutcome, crate::store::StoreError> {
-    Err(crate::store::StoreError::Unavailable("no answer".into()))
+fn no_answer() -> Result<ClaimOutcome, StoreError> {
+    Err(StoreError::Unavailable("no answer".into()))
 }
 
 fn letter_of<E>(
@@ -428,10 +473,7 @@ fn record_fails<E>(record: &Record<E>, has_dead_letter_queue: bool) -> bool {
 }
 
 /// What a claim answer means for a record: `None` to run it, or its outcome.
-fn interpret_claim(
-    answer: Result<ClaimOutcome, crate::store::StoreError>,
-    claim: &Claim,
-) -> Option<Outcome> {
+fn interpret_claim(answer: Result<ClaimOutcome, StoreError>, claim: &Claim) -> Option<Outcome> {
     let sequence = claim.ordering.as_ref().map_or(0, |o| o.sequence);
     match answer {
         Ok(ClaimOutcome::Acquired) => None,

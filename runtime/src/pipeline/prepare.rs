@@ -13,7 +13,7 @@ use crate::causation::Cause;
 
 use crate::handler::EventHandler;
 use crate::outcome::{Outcome, ReasonCode};
-use crate::store::{Claim, SubjectSequence, to_millis};
+use crate::store::{Claim, LockOwner, SubjectSequence, to_millis};
 use crate::transport::{Delivery, TransportError};
 use crate::{Context, EventSet, HandlerOptions, OnUnknownType, Ordering};
 
@@ -274,6 +274,7 @@ fn check<H: EventHandler>(
     let claim = Claim {
         key,
         payload_hash: payload_hash(raw.data.get()),
+        owner: LockOwner::new(),
         lock_expires_at: to_millis(params.invocation.deadline),
         ordering,
     };

@@ -14,12 +14,16 @@
 //! the check. Completed-record expiry is only checked with a margin of a second, since a
 //! backend may keep it in epoch seconds (rounded up); lock expiry is checked to the
 //! millisecond.
+//!
+//! Each claim carries its own owner (fencing token); completions and releases are built from
+//! the claim they end, so a check that takes a lock over builds a second claim with a new
+//! owner, and the first claim's late writes must then be refused.
 
 use std::sync::Arc;
 
 use super::{
-    Claim, ClaimOutcome, Completion, EpochMillis, Release, Store, StoreError, SubjectSequence,
-    now_millis,
+    Claim, ClaimOutcome, Completion, EpochMillis, LockOwner, Release, Store, StoreError,
+    SubjectSequence, now_millis,
 };
 
 /// How long the checks' locks are held: long enough that no lock lapses by itself while a
@@ -46,7 +50,17 @@ pub async fn run_all<S: Store + ?Sized>(store: Arc<S>, namespace: &str) {
     completion_frees_subject(&*store, &ns("completion_frees_subject")).await;
     release_is_idempotent(&*store, &ns("release_is_idempotent")).await;
     answers_in_order(&*store, &ns("answers_in_order")).await;
-    concurrent_claims_have_one_winner(store, &ns("concurrent_claims_have_one_winner")).await;
+    late_release_after_takeover(&*store, &ns("late_release_after_takeover")).await;
+    late_completion_after_takeover(&*store, &ns("late_completion_after_takeover")).await;
+    mark_moves_at_claim(&*store, &ns("mark_moves_at_claim")).await;
+    release_keeps_the_mark(&*store, &ns("release_keeps_the_mark")).await;
+    concurrent_claims_have_one_winner(Arc::clone(&store), &ns("concurrent_claims_have_one_winner"))
+        .await;
+    concurrent_subject_claims_have_one_winner(
+        store,
+        &ns("concurrent_subject_claims_have_one_winner"),
+    )
+    .await;
 }
 
 /// An absent key is acquired; while its lock holds (up to and including `lock_expires_at`)
@@ -70,15 +84,11 @@ pub async fn answers_completed_key<S: Store + ?Sized>(store: &S, ns: &str) {
     let subject = name(ns, "subject");
     let claim = ordered(&key, "h1", t + LOCK, &subject, 5);
     expect_claim(store, &claim, t, ClaimOutcome::Acquired, "an absent key").await;
-    expect_complete(
-        store,
-        done(&key, t + TTL, Some((&subject, 5))),
-        "a held key",
-    )
-    .await;
+    expect_complete(store, done(&claim, t + TTL), "a held key").await;
+    let copy = ordered(&key, "h1", t + LOCK, &subject, 5);
     let completed = ClaimOutcome::Completed;
-    expect_claim(store, &claim, t + 1, completed.clone(), "a completed key").await;
-    expect_claim(store, &claim, t + TTL, completed, "a key at its expiry").await;
+    expect_claim(store, &copy, t + 1, completed.clone(), "a completed key").await;
+    expect_claim(store, &copy, t + TTL, completed, "a key at its expiry").await;
 }
 
 /// A completed key is forgotten after it expires: the same or another payload acquires it.
@@ -88,7 +98,7 @@ pub async fn completed_key_expires<S: Store + ?Sized>(store: &S, ns: &str) {
         let key = name(ns, part);
         let claim = plain(&key, "h1", t + LOCK);
         expect_claim(store, &claim, t, ClaimOutcome::Acquired, "an absent key").await;
-        expect_complete(store, done(&key, t + TTL, None), "a held key").await;
+        expect_complete(store, done(&claim, t + TTL), "a held key").await;
         let late = t + TTL + 1000;
         let retry = plain(&key, hash, late + LOCK);
         expect_claim(
@@ -131,12 +141,12 @@ pub async fn key_reused_in_both_states<S: Store + ?Sized>(store: &S, ns: &str) {
     expect_claim(store, &claim, t, ClaimOutcome::Acquired, "an absent key").await;
     let reused = ClaimOutcome::KeyReused;
     expect_claim(store, &other, t, reused.clone(), "a key in progress").await;
-    expect_complete(store, done(&key, t + TTL, None), "a held key").await;
+    expect_complete(store, done(&claim, t + TTL), "a held key").await;
     expect_claim(store, &other, t, reused, "a completed key").await;
 }
 
-/// Under ordering, a subject admits one event at a time and only sequences above its newest
-/// completed one: equal and lower sequences get `NotNewer` with the newest.
+/// Under ordering, a subject admits one event at a time and only sequences above its mark:
+/// equal and lower sequences get `NotNewer` with the mark.
 pub async fn orders_by_subject_sequence<S: Store + ?Sized>(store: &S, ns: &str) {
     let t = now_millis();
     let subject = name(ns, "subject");
@@ -146,9 +156,9 @@ pub async fn orders_by_subject_sequence<S: Store + ?Sized>(store: &S, ns: &str) 
     let six = ordered(&b, "h1", t + LOCK, &subject, 6);
     let busy = ClaimOutcome::SubjectBusy { until: t + LOCK };
     expect_claim(store, &six, t, busy, "a subject locked by another key").await;
-    expect_complete(store, done(&a, t + TTL, Some((&subject, 5))), "a held key").await;
+    expect_complete(store, done(&five, t + TTL), "a held key").await;
     expect_claim(store, &six, t, ClaimOutcome::Acquired, "a newer sequence").await;
-    expect_complete(store, done(&b, t + TTL, Some((&subject, 6))), "a held key").await;
+    expect_complete(store, done(&six, t + TTL), "a held key").await;
     let not_newer = ClaimOutcome::NotNewer { newest: 6 };
     let equal = ordered(&c, "h1", t + LOCK, &subject, 6);
     expect_claim(store, &equal, t, not_newer.clone(), "an equal sequence").await;
@@ -178,8 +188,8 @@ pub async fn subject_lock_lapses<S: Store + ?Sized>(store: &S, ns: &str) {
     expect_claim(store, &next, t + LOCK + 1, ClaimOutcome::Acquired, what).await;
 }
 
-/// A late completion of an older sequence (its lock lapsed meanwhile) never moves the
-/// subject back. The late completion itself may succeed or report `LockLost`.
+/// A late completion of an older sequence (its lock lapsed and a newer event took the
+/// subject meanwhile) is refused and never moves the subject back.
 pub async fn subject_never_moves_backwards<S: Store + ?Sized>(store: &S, ns: &str) {
     let t = now_millis();
     let subject = name(ns, "subject");
@@ -190,19 +200,9 @@ pub async fn subject_never_moves_backwards<S: Store + ?Sized>(store: &S, ns: &st
     let ten = ordered(&new, "h1", after + LOCK, &subject, 10);
     let what = "a subject whose lock lapsed";
     expect_claim(store, &ten, after, ClaimOutcome::Acquired, what).await;
-    expect_complete(
-        store,
-        done(&new, t + TTL, Some((&subject, 10))),
-        "a held key",
-    )
-    .await;
-    let late = store
-        .complete(&[done(&old, t + TTL, Some((&subject, 3)))])
-        .await;
-    assert!(
-        matches!(late.as_slice(), [Ok(())] | [Err(StoreError::LockLost(_))]),
-        "a late completion of an older sequence answered {late:?}, expected Ok or LockLost",
-    );
+    expect_complete(store, done(&ten, t + TTL), "a held key").await;
+    let what = "a late completion of an older sequence whose subject was taken over";
+    expect_lock_lost(store, done(&slow, t + TTL), what).await;
     let again = ordered(&dup, "h1", after + LOCK, &subject, 10);
     let not_newer = ClaimOutcome::NotNewer { newest: 10 };
     let what = "the newest sequence after a late, older completion";
@@ -230,10 +230,10 @@ pub async fn claim_is_atomic<S: Store + ?Sized>(store: &S, ns: &str) {
     let waiting = ordered(&b, "h1", t + LOCK, &subject, 2);
     let busy = ClaimOutcome::SubjectBusy { until: t + LOCK };
     expect_claim(store, &waiting, t, busy, "a subject locked by another key").await;
-    expect_release(store, &a, Some(&subject)).await;
+    expect_release(store, &holder).await;
     let what = "a key refused by its busy subject before (no record may remain)";
     expect_claim(store, &waiting, t, ClaimOutcome::Acquired, what).await;
-    expect_complete(store, done(&b, t + TTL, Some((&subject, 2))), "a held key").await;
+    expect_complete(store, done(&waiting, t + TTL), "a held key").await;
     let stale = ordered(&c, "h1", t + LOCK, &subject, 2);
     let not_newer = ClaimOutcome::NotNewer { newest: 2 };
     let what = "a key refused as not newer before (no record may remain)";
@@ -273,9 +273,10 @@ pub async fn claim_is_atomic<S: Store + ?Sized>(store: &S, ns: &str) {
     }
 }
 
-/// Claims of one call for the same key or subject: the first wins, later ones see its effect.
-/// A backend that sends a batch's requests concurrently must still order those that share a
-/// key or a subject.
+/// Claims of one call for the same key or subject: the first wins, later ones see its effect
+/// (an older sequence after a newer one's claim is not newer than the mark it set). A backend
+/// that sends a batch's requests concurrently must still order those that share a key or a
+/// subject.
 pub async fn same_batch_collisions<S: Store + ?Sized>(store: &S, ns: &str) {
     let t = now_millis();
     let until = t + LOCK;
@@ -300,59 +301,55 @@ pub async fn same_batch_collisions<S: Store + ?Sized>(store: &S, ns: &str) {
         Ok(ClaimOutcome::Acquired),
         Ok(ClaimOutcome::SubjectBusy { until }),
         Ok(ClaimOutcome::Acquired),
-        Ok(ClaimOutcome::SubjectBusy { until }),
+        Ok(ClaimOutcome::NotNewer { newest: 5 }),
     ];
     assert_eq!(answers, expected, "claims colliding within one call");
 }
 
-/// Only a held lock can be completed; a failed completion leaves the subject alone.
+/// Only the owner of a held lock can complete it; completing it again (its first answer was
+/// lost) succeeds; a refused completion leaves the subject alone.
 pub async fn completion_requires_lock<S: Store + ?Sized>(store: &S, ns: &str) {
     let t = now_millis();
     let subject = name(ns, "subject");
     let [never, twice, released, next] =
         ["never", "twice", "released", "next"].map(|p| name(ns, p));
 
-    expect_lock_lost(
-        store,
-        done(&never, t + TTL, Some((&subject, 9))),
-        "a key never claimed",
-    )
-    .await;
-    expect_claim(
-        store,
-        &plain(&twice, "h1", t + LOCK),
-        t,
-        ClaimOutcome::Acquired,
-        "twice",
-    )
-    .await;
-    expect_complete(store, done(&twice, t + TTL, None), "a held key").await;
-    expect_lock_lost(store, done(&twice, t + TTL, None), "a completed key").await;
+    let unclaimed = ordered(&never, "h1", t + LOCK, &subject, 9);
+    expect_lock_lost(store, done(&unclaimed, t + TTL), "a key never claimed").await;
+    let claim = plain(&twice, "h1", t + LOCK);
+    expect_claim(store, &claim, t, ClaimOutcome::Acquired, "twice").await;
+    expect_complete(store, done(&claim, t + TTL), "a held key").await;
+    let what = "a key completed by the same owner (a repeated completion)";
+    expect_complete(store, done(&claim, t + TTL), what).await;
+    let stranger = plain(&twice, "h1", t + LOCK);
+    let what = "a completed key, by another owner";
+    expect_lock_lost(store, done(&stranger, t + TTL), what).await;
     let claim = plain(&released, "h1", t + LOCK);
     expect_claim(store, &claim, t, ClaimOutcome::Acquired, "an absent key").await;
-    expect_release(store, &released, None).await;
-    expect_lock_lost(store, done(&released, t + TTL, None), "a released key").await;
+    expect_release(store, &claim).await;
+    expect_lock_lost(store, done(&claim, t + TTL), "a released key").await;
 
     let nine = ordered(&next, "h1", t + LOCK, &subject, 9);
     let what = "a subject whose only completion failed (it must not advance)";
     expect_claim(store, &nine, t, ClaimOutcome::Acquired, what).await;
 }
 
-/// Completing an ordered record advances its subject and frees it at once.
+/// Completing an ordered record frees its subject at once.
 pub async fn completion_frees_subject<S: Store + ?Sized>(store: &S, ns: &str) {
     let t = now_millis();
     let subject = name(ns, "subject");
     let [a, b] = ["a", "b"].map(|part| name(ns, part));
     let one = ordered(&a, "h1", t + LOCK, &subject, 1);
     expect_claim(store, &one, t, ClaimOutcome::Acquired, "a new subject").await;
-    expect_complete(store, done(&a, t + TTL, Some((&subject, 1))), "a held key").await;
+    expect_complete(store, done(&one, t + TTL), "a held key").await;
     let two = ordered(&b, "h1", t + LOCK, &subject, 2);
     let what = "a subject whose holder completed";
     expect_claim(store, &two, t, ClaimOutcome::Acquired, what).await;
 }
 
-/// Releasing frees the key and the subject lock it holds; releasing what is not held is a
-/// no-op that succeeds, and never drops a completed record or another key's subject lock.
+/// Releasing frees the key and the subject lock its owner holds; releasing what is not held
+/// at all succeeds and changes nothing; releasing what another owner holds, or a completed
+/// record, is refused (`LockLost`) and changes nothing.
 pub async fn release_is_idempotent<S: Store + ?Sized>(store: &S, ns: &str) {
     let t = now_millis();
     let subject = name(ns, "subject");
@@ -360,22 +357,23 @@ pub async fn release_is_idempotent<S: Store + ?Sized>(store: &S, ns: &str) {
 
     let first = ordered(&a, "h1", t + LOCK, &subject, 1);
     expect_claim(store, &first, t, ClaimOutcome::Acquired, "a new subject").await;
-    expect_release(store, &a, Some(&subject)).await;
-    expect_release(store, &a, Some(&subject)).await;
-    expect_release(store, &unknown, Some(&subject)).await;
-    let what = "a key released (twice)";
-    expect_claim(store, &first, t, ClaimOutcome::Acquired, what).await;
+    expect_release(store, &first).await;
+    expect_release(store, &first).await;
+    expect_release(store, &ordered(&unknown, "h1", t + LOCK, &subject, 1)).await;
+    let again = ordered(&a, "h1", t + LOCK, &subject, 1);
+    let what = "a key released (twice): it may take its own mark again";
+    expect_claim(store, &again, t, ClaimOutcome::Acquired, what).await;
 
-    // `a` holds the subject again: releasing another key must not free it.
-    expect_release(store, &b, Some(&subject)).await;
+    // `a` holds the subject again: a release by another owner must not free it.
     let other = ordered(&b, "h1", t + LOCK, &subject, 2);
+    expect_release_refused(store, &other, "another owner's subject lock").await;
     let busy = ClaimOutcome::SubjectBusy { until: t + LOCK };
-    let what = "a subject after another key's release";
+    let what = "a subject after another owner's release";
     expect_claim(store, &other, t, busy, what).await;
 
-    // Releasing a completed record keeps it.
-    expect_complete(store, done(&a, t + TTL, Some((&subject, 1))), "a held key").await;
-    expect_release(store, &a, Some(&subject)).await;
+    // A completed record is kept.
+    expect_complete(store, done(&again, t + TTL), "a held key").await;
+    expect_release_refused(store, &again, "a completed record").await;
     let what = "a completed key after a release";
     expect_claim(store, &first, t, ClaimOutcome::Completed, what).await;
     let next = ordered(&c, "h1", t + LOCK, &subject, 1);
@@ -391,8 +389,9 @@ pub async fn answers_in_order<S: Store + ?Sized>(store: &S, ns: &str) {
     assert_eq!(store.release(&[]).await, Vec::new(), "an empty release");
 
     let [a, b, c] = ["a", "b", "c"].map(|part| name(ns, part));
-    let first = store.claim(&[plain(&a, "h1", t + LOCK)], t).await;
-    assert_eq!(first, vec![Ok(ClaimOutcome::Acquired)], "claiming {a}");
+    let first = plain(&a, "h1", t + LOCK);
+    let answer = store.claim(std::slice::from_ref(&first), t).await;
+    assert_eq!(answer, vec![Ok(ClaimOutcome::Acquired)], "claiming {a}");
     let claims = [
         plain(&b, "h1", t + LOCK),
         plain(&a, "h2", t + LOCK),
@@ -405,10 +404,11 @@ pub async fn answers_in_order<S: Store + ?Sized>(store: &S, ns: &str) {
     ];
     assert_eq!(store.claim(&claims, t).await, expected, "a mixed claim");
 
+    let unknown = plain(&name(ns, "unknown"), "h1", t + LOCK);
     let completions = [
-        done(&a, t + TTL, None),
-        done(&name(ns, "unknown"), t + TTL, None),
-        done(&c, t + TTL, None),
+        done(&first, t + TTL),
+        done(&unknown, t + TTL),
+        done(&claims[2], t + TTL),
     ];
     let expected = vec![
         Ok(()),
@@ -420,9 +420,9 @@ pub async fn answers_in_order<S: Store + ?Sized>(store: &S, ns: &str) {
         expected,
         "a mixed completion"
     );
-    let releases =
-        [b.clone(), c.clone(), name(ns, "never")].map(|key| Release { key, subject: None });
-    let expected = vec![Ok(()), Ok(()), Ok(())];
+    let never = plain(&name(ns, "never"), "h1", t + LOCK);
+    let releases = [release(&claims[0]), release(&claims[2]), release(&never)];
+    let expected = vec![Ok(()), Err(StoreError::LockLost(c.clone())), Ok(())];
     assert_eq!(store.release(&releases).await, expected, "a release");
     let after = store
         .claim(&[plain(&b, "h1", t + LOCK), plain(&c, "h1", t + LOCK)], t)
@@ -431,61 +431,246 @@ pub async fn answers_in_order<S: Store + ?Sized>(store: &S, ns: &str) {
     assert_eq!(after, expected, "a released and a completed key");
 }
 
-/// Many concurrent claims of one key, or of one subject: exactly one acquires, every other
-/// sees the winner's lock. Run it on a multi-threaded runtime to race for real.
+/// Delivery A's lock lapses and B takes it over; A's release, sent before the takeover but
+/// landing after it, is refused, so B keeps the lock and a third copy cannot run beside B.
+/// The same holds for a subject's lock.
+pub async fn late_release_after_takeover<S: Store + ?Sized>(store: &S, ns: &str) {
+    let t = now_millis();
+    let after = t + LOCK + 1;
+    let key = name(ns, "key");
+    let a = plain(&key, "h1", t + LOCK);
+    expect_claim(store, &a, t, ClaimOutcome::Acquired, "an absent key").await;
+    let b = plain(&key, "h1", after + LOCK);
+    expect_claim(store, &b, after, ClaimOutcome::Acquired, "a lapsed lock").await;
+    expect_release_refused(store, &a, "a key taken over (a late release)").await;
+    let c = plain(&key, "h1", after + LOCK);
+    let held = ClaimOutcome::InProgress {
+        until: after + LOCK,
+    };
+    let what = "a key whose new holder a late release tried to free";
+    expect_claim(store, &c, after + 1, held, what).await;
+    expect_complete(store, done(&b, t + TTL), "the new holder's lock").await;
+
+    let subject = name(ns, "subject");
+    let [old, new, third] = ["old", "new", "third"].map(|part| name(ns, part));
+    let a = ordered(&old, "h1", t + LOCK, &subject, 1);
+    expect_claim(store, &a, t, ClaimOutcome::Acquired, "a new subject").await;
+    let b = ordered(&new, "h1", after + LOCK, &subject, 2);
+    expect_claim(store, &b, after, ClaimOutcome::Acquired, "a lapsed subject").await;
+    expect_release_refused(store, &a, "a subject taken over (a late release)").await;
+    let c = ordered(&third, "h1", after + LOCK, &subject, 3);
+    let busy = ClaimOutcome::SubjectBusy {
+        until: after + LOCK,
+    };
+    let what = "a subject whose new holder a late release tried to free";
+    expect_claim(store, &c, after + 1, busy, what).await;
+}
+
+/// Delivery A's lock lapses and B takes it over; A's completion, landing late, is refused:
+/// the record stays B's, and only B's completion completes it.
+pub async fn late_completion_after_takeover<S: Store + ?Sized>(store: &S, ns: &str) {
+    let t = now_millis();
+    let after = t + LOCK + 1;
+    let key = name(ns, "key");
+    let a = plain(&key, "h1", t + LOCK);
+    expect_claim(store, &a, t, ClaimOutcome::Acquired, "an absent key").await;
+    let b = plain(&key, "h1", after + LOCK);
+    expect_claim(store, &b, after, ClaimOutcome::Acquired, "a lapsed lock").await;
+    expect_lock_lost(
+        store,
+        done(&a, t + TTL),
+        "a key taken over (a late completion)",
+    )
+    .await;
+    let c = plain(&key, "h1", after + LOCK);
+    let held = ClaimOutcome::InProgress {
+        until: after + LOCK,
+    };
+    let what = "a key whose new holder a late completion tried to end";
+    expect_claim(store, &c, after + 1, held, what).await;
+    expect_complete(store, done(&b, t + TTL), "the new holder's lock").await;
+    let what = "a key completed by its new holder";
+    expect_claim(store, &c, after + 1, ClaimOutcome::Completed, what).await;
+}
+
+/// `latest_wins` never goes back, whatever fails after a claim: sequence 2 of a subject is
+/// claimed and never completed (the handler ran, then the completion failed or the process
+/// died); once its lock lapses, sequence 1 is not newer, while sequence 2 itself, redelivered,
+/// may run again, and completes.
+pub async fn mark_moves_at_claim<S: Store + ?Sized>(store: &S, ns: &str) {
+    let t = now_millis();
+    let after = t + LOCK + 1;
+    let subject = name(ns, "subject");
+    let [one, two] = ["one", "two"].map(|part| name(ns, part));
+    let newer = ordered(&two, "h1", t + LOCK, &subject, 2);
+    expect_claim(store, &newer, t, ClaimOutcome::Acquired, "a new subject").await;
+    let older = ordered(&one, "h1", after + LOCK, &subject, 1);
+    let not_newer = ClaimOutcome::NotNewer { newest: 2 };
+    let what = "an older sequence after a newer one's unfinished claim lapsed";
+    expect_claim(store, &older, after, not_newer.clone(), what).await;
+    let redelivered = ordered(&two, "h1", after + LOCK, &subject, 2);
+    let what = "the unfinished sequence itself, redelivered after its lock lapsed";
+    expect_claim(store, &redelivered, after, ClaimOutcome::Acquired, what).await;
+    expect_complete(store, done(&redelivered, t + TTL), "a retaken subject").await;
+    let what = "an older sequence after the newer one completed";
+    expect_claim(store, &older, after, not_newer, what).await;
+}
+
+/// A release ends the subject's lock but keeps its mark: the failed run may have applied its
+/// effect. An older sequence is not newer; the released event may take its mark again; a
+/// newer sequence is admitted.
+pub async fn release_keeps_the_mark<S: Store + ?Sized>(store: &S, ns: &str) {
+    let t = now_millis();
+    let subject = name(ns, "subject");
+    let [one, two, three] = ["one", "two", "three"].map(|part| name(ns, part));
+    let failed = ordered(&two, "h1", t + LOCK, &subject, 2);
+    expect_claim(store, &failed, t, ClaimOutcome::Acquired, "a new subject").await;
+    expect_release(store, &failed).await;
+    let older = ordered(&one, "h1", t + LOCK, &subject, 1);
+    let what = "an older sequence after a newer one was released";
+    let not_newer = ClaimOutcome::NotNewer { newest: 2 };
+    expect_claim(store, &older, t, not_newer, what).await;
+    let retry = ordered(&two, "h1", t + LOCK, &subject, 2);
+    let what = "the released event, retried";
+    expect_claim(store, &retry, t, ClaimOutcome::Acquired, what).await;
+    expect_release(store, &retry).await;
+    let newer = ordered(&three, "h1", t + LOCK, &subject, 3);
+    let what = "a newer sequence after a release";
+    expect_claim(store, &newer, t, ClaimOutcome::Acquired, what).await;
+}
+
+/// Many concurrent claims of one key, or of one subject at one sequence: exactly one
+/// acquires, every other sees the winner's lock or mark. Repeated over many keys, since an
+/// unfaithful backend grants a key twice only now and then. Run it on a multi-threaded
+/// runtime to race for real.
 pub async fn concurrent_claims_have_one_winner<S: Store + ?Sized>(store: Arc<S>, ns: &str) {
-    const TASKS: usize = 16;
+    const KEYS: usize = 24;
+    const TASKS: usize = 8;
     let t = now_millis();
     let until = t + LOCK;
-    let key = name(ns, "key");
-    let subject = name(ns, "subject");
-    let mut tasks = Vec::with_capacity(2 * TASKS);
-    for task in 0..TASKS {
-        let same_key = plain(&key, "h1", until);
-        let same_subject = ordered(&name(ns, &format!("k{task}")), "h1", until, &subject, 1);
-        for claim in [same_key, same_subject] {
-            let store = Arc::clone(&store);
-            tasks.push(tokio::spawn(async move { store.claim(&[claim], t).await }));
+    let mut tasks = Vec::with_capacity(KEYS * TASKS * 2);
+    for round in 0..KEYS {
+        let key = name(ns, &format!("key{round}"));
+        let subject = name(ns, &format!("subject{round}"));
+        for task in 0..TASKS {
+            let same_key = plain(&key, "h1", until);
+            let other_key = name(ns, &format!("r{round}k{task}"));
+            let same_subject = ordered(&other_key, "h1", until, &subject, 1);
+            for claim in [same_key, same_subject] {
+                let store = Arc::clone(&store);
+                tasks.push(tokio::spawn(async move { store.claim(&[claim], t).await }));
+            }
         }
     }
     let mut answers = Vec::with_capacity(tasks.len());
     for task in tasks {
         answers.push(task.await.expect("a claiming task panicked"));
     }
-    for (parity, losing, what) in [
-        (0, ClaimOutcome::InProgress { until }, "one key"),
-        (1, ClaimOutcome::SubjectBusy { until }, "one subject"),
-    ] {
-        let mine: Vec<_> = answers.iter().skip(parity).step_by(2).collect();
-        let winners = mine
-            .iter()
-            .filter(|answer| answer.as_slice() == [Ok(ClaimOutcome::Acquired)])
-            .count();
-        let losers = mine
-            .iter()
-            .filter(|answer| answer.as_slice() == [Ok(losing.clone())])
-            .count();
-        assert_eq!(
-            (winners, losers),
-            (1, TASKS - 1),
-            "{TASKS} concurrent claims of {what} answered {mine:?}",
-        );
+    let mut double_grants = Vec::new();
+    for (round, answers) in answers.chunks(2 * TASKS).enumerate() {
+        for (parity, losing, what) in [
+            (0, ClaimOutcome::InProgress { until }, "one key"),
+            (1, ClaimOutcome::NotNewer { newest: 1 }, "one subject"),
+        ] {
+            let mine: Vec<_> = answers.iter().skip(parity).step_by(2).collect();
+            let winners = mine
+                .iter()
+                .filter(|answer| answer.as_slice() == [Ok(ClaimOutcome::Acquired)])
+                .count();
+            let losers = mine
+                .iter()
+                .filter(|answer| answer.as_slice() == [Ok(losing.clone())])
+                .count();
+            if (winners, losers) != (1, TASKS - 1) {
+                double_grants.push(format!("{what} #{round}: {mine:?}"));
+            }
+        }
     }
+    assert!(
+        double_grants.is_empty(),
+        "{TASKS} concurrent claims must have exactly one winner; broken for {} of {} \
+         keys/subjects:\n{}",
+        double_grants.len(),
+        2 * KEYS,
+        double_grants.join("\n")
+    );
+}
+
+/// Concurrent claims of one subject at different sequences, as Lambdas racing over one
+/// entity under `latest_wins`: exactly one holds the subject's lock; every other either
+/// waits for it (`SubjectBusy` with the winner's lock end) or is not newer than the mark the
+/// winner set. Repeated over many subjects.
+pub async fn concurrent_subject_claims_have_one_winner<S: Store + ?Sized>(store: Arc<S>, ns: &str) {
+    const SUBJECTS: usize = 16;
+    const TASKS: u64 = 8;
+    let t = now_millis();
+    let until = t + LOCK;
+    let mut tasks = Vec::new();
+    for round in 0..SUBJECTS {
+        let subject = name(ns, &format!("subject{round}"));
+        for sequence in 1..=TASKS {
+            let key = name(ns, &format!("s{round}q{sequence}"));
+            let claim = ordered(&key, "h1", until, &subject, sequence);
+            let store = Arc::clone(&store);
+            tasks.push(tokio::spawn(async move {
+                (sequence, store.claim(&[claim], t).await)
+            }));
+        }
+    }
+    let mut answers = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        answers.push(task.await.expect("a claiming task panicked"));
+    }
+    let mut broken = Vec::new();
+    for (round, answers) in answers.chunks(TASKS as usize).enumerate() {
+        let winners: Vec<u64> = answers
+            .iter()
+            .filter(|(_, answer)| answer.as_slice() == [Ok(ClaimOutcome::Acquired)])
+            .map(|(sequence, _)| *sequence)
+            .collect();
+        let [winner] = winners.as_slice() else {
+            broken.push(format!(
+                "subject #{round}: winners {winners:?} in {answers:?}"
+            ));
+            continue;
+        };
+        for (sequence, answer) in answers {
+            let fine = match answer.as_slice() {
+                [Ok(ClaimOutcome::Acquired)] => sequence == winner,
+                [Ok(ClaimOutcome::SubjectBusy { until: end })] => *end == until,
+                [Ok(ClaimOutcome::NotNewer { newest })] => newest >= sequence,
+                _ => false,
+            };
+            if !fine {
+                broken.push(format!(
+                    "subject #{round}: sequence {sequence} answered {answer:?} (winner {winner})"
+                ));
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "concurrent claims of one subject must leave exactly one holder:\n{}",
+        broken.join("\n")
+    );
 }
 
 fn name(ns: &str, part: &str) -> String {
     format!("{ns}/{part}")
 }
 
+/// A claim without ordering, with an owner of its own.
 fn plain(key: &str, hash: &str, lock_expires_at: EpochMillis) -> Claim {
     Claim {
         key: key.to_owned(),
         payload_hash: hash.to_owned(),
+        owner: LockOwner::new(),
         lock_expires_at,
         ordering: None,
     }
 }
 
+/// A claim under ordering, with an owner of its own.
 fn ordered(
     key: &str,
     hash: &str,
@@ -502,14 +687,22 @@ fn ordered(
     }
 }
 
-fn done(key: &str, expires_at: EpochMillis, ordering: Option<(&str, u64)>) -> Completion {
+/// The completion of `claim`, by its owner.
+fn done(claim: &Claim, expires_at: EpochMillis) -> Completion {
     Completion {
-        key: key.to_owned(),
+        key: claim.key.clone(),
+        owner: claim.owner.clone(),
         expires_at,
-        ordering: ordering.map(|(subject, sequence)| SubjectSequence {
-            subject: subject.to_owned(),
-            sequence,
-        }),
+        subject: claim.ordering.as_ref().map(|o| o.subject.clone()),
+    }
+}
+
+/// The release of `claim`, by its owner.
+fn release(claim: &Claim) -> Release {
+    Release {
+        key: claim.key.clone(),
+        owner: claim.owner.clone(),
+        subject: claim.ordering.as_ref().map(|o| o.subject.clone()),
     }
 }
 
@@ -539,11 +732,15 @@ async fn expect_lock_lost<S: Store + ?Sized>(store: &S, completion: Completion, 
     assert_eq!(answer, expected, "completing {what}: {completion:?}");
 }
 
-async fn expect_release<S: Store + ?Sized>(store: &S, key: &str, subject: Option<&str>) {
-    let release = Release {
-        key: key.to_owned(),
-        subject: subject.map(str::to_owned),
-    };
+async fn expect_release<S: Store + ?Sized>(store: &S, claim: &Claim) {
+    let release = release(claim);
     let answer = store.release(std::slice::from_ref(&release)).await;
     assert_eq!(answer, vec![Ok(())], "releasing {release:?}");
+}
+
+async fn expect_release_refused<S: Store + ?Sized>(store: &S, claim: &Claim, what: &str) {
+    let release = release(claim);
+    let answer = store.release(std::slice::from_ref(&release)).await;
+    let expected = vec![Err(StoreError::LockLost(release.key.clone()))];
+    assert_eq!(answer, expected, "releasing {what}: {release:?}");
 }

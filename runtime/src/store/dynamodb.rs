@@ -8,8 +8,13 @@
 //! | `expiration` | record | epoch seconds: the table's TTL attribute |
 //! | `in_progress_expiration` | record | epoch milliseconds: when an unfinished lock lapses |
 //! | `validation` | record | XXH3-128 of the event data, to catch a reused key |
-//! | `sequence` | subject | the newest sequence processed |
-//! | `lock_holder`, `lock_until` | subject | the record processing the subject, and until when |
+//! | `lock_owner` | both | the fencing token of the claim holding the lock |
+//! | `sequence` | subject | the mark: the newest sequence claimed, whose effect may have been applied |
+//! | `lock_holder` | subject | the key of the event that set the mark, until it completes |
+//! | `lock_until` | subject | when the subject's lock lapses |
+//!
+//! Completions and releases are conditional on `lock_owner`, so a write that lands after its
+//! lock was taken over (a timed-out request the service still applied) is refused.
 //!
 //! Every decision is a conditional write; nothing is read and compared in code, because
 //! concurrent Lambdas race. A failed condition returns the old item
@@ -20,9 +25,12 @@
 //! Expiry is judged from timestamps in the conditions, never from TTL deletion, which lags.
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, CancellationReason, KeySchemaElement,
     KeyType, Put, ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
@@ -31,7 +39,7 @@ use aws_sdk_dynamodb::types::{
 use futures_util::future::join_all;
 use std::collections::HashMap;
 
-use super::{Claim, ClaimOutcome, Completion, EpochMillis, Release, Store, StoreError};
+use super::{Claim, ClaimOutcome, Completion, EpochMillis, LockOwner, Release, Store, StoreError};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -52,9 +60,11 @@ pub struct AttributeNames {
     pub in_progress_expiration: String,
     /// The payload hash.
     pub validation: String,
-    /// A subject's newest processed sequence.
+    /// The fencing token of the claim that holds a record's or a subject's lock.
+    pub lock_owner: String,
+    /// A subject's mark: the newest sequence claimed.
     pub sequence: String,
-    /// The key of the record holding a subject's lock.
+    /// The key of the event that set a subject's mark, until it completes.
     pub lock_holder: String,
     /// When a subject's lock lapses, epoch milliseconds.
     pub lock_until: String,
@@ -68,6 +78,7 @@ impl Default for AttributeNames {
             expiration: "expiration".into(),
             in_progress_expiration: "in_progress_expiration".into(),
             validation: "validation".into(),
+            lock_owner: "lock_owner".into(),
             sequence: "sequence".into(),
             lock_holder: "lock_holder".into(),
             lock_until: "lock_until".into(),
@@ -174,11 +185,27 @@ impl DynamoDbStore {
         ])
     }
 
+    /// Names and values of the condition that `owner` holds the in-progress lock.
+    fn owned_condition(&self, owner: &LockOwner) -> (HashMap<String, String>, Item) {
+        let n = &self.names;
+        (
+            HashMap::from([
+                ("#status".to_owned(), n.status.clone()),
+                ("#owner".to_owned(), n.lock_owner.clone()),
+            ]),
+            HashMap::from([
+                (":in_progress".to_owned(), s(IN_PROGRESS)),
+                (":owner".to_owned(), s(owner.as_str())),
+            ]),
+        )
+    }
+
     fn subject_names(&self) -> HashMap<String, String> {
         let n = &self.names;
         HashMap::from([
             ("#sequence".into(), n.sequence.clone()),
             ("#holder".into(), n.lock_holder.clone()),
+            ("#owner".into(), n.lock_owner.clone()),
             ("#until".into(), n.lock_until.clone()),
         ])
     }
@@ -197,6 +224,7 @@ impl DynamoDbStore {
             ),
             (n.expiration.clone(), number(ttl_s)),
             (n.validation.clone(), s(&claim.payload_hash)),
+            (n.lock_owner.clone(), s(claim.owner.as_str())),
         ])
     }
 
@@ -231,15 +259,17 @@ impl DynamoDbStore {
             };
         };
 
-        // The record and the subject's lock are taken together or not at all.
+        // The record and the subject are taken together or not at all. The subject's mark
+        // moves to this sequence now, at claim time: whatever fails after the handler ran,
+        // no older event can be claimed again. The same event may retake its own
+        // unfinished mark (the record's condition says no live delivery of it holds a lock).
         let subject_values = HashMap::from([
             (":sequence".to_owned(), number(ordering.sequence)),
             (":holder".to_owned(), s(&claim.key)),
+            (":owner".to_owned(), s(claim.owner.as_str())),
             (":until".to_owned(), number(claim.lock_expires_at)),
             (":now_ms".to_owned(), number(now)),
         ]);
-        let mut subject_names = self.subject_names();
-        subject_names.insert("#key".into(), self.names.key.clone());
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(self.lock_item(claim, now)))
@@ -252,12 +282,15 @@ impl DynamoDbStore {
         let lock_subject = Update::builder()
             .table_name(&self.table)
             .key(&self.names.key, s(&ordering.subject))
-            .update_expression("SET #holder = :holder, #until = :until")
-            .condition_expression(
-                "(attribute_not_exists(#key) OR attribute_not_exists(#sequence) OR #sequence < :sequence) \
-                 AND (attribute_not_exists(#holder) OR #until < :now_ms OR #holder = :holder)",
+            .update_expression(
+                "SET #sequence = :sequence, #holder = :holder, #owner = :owner, #until = :until",
             )
-            .set_expression_attribute_names(Some(subject_names))
+            .condition_expression(
+                "(attribute_not_exists(#sequence) OR #sequence < :sequence \
+                  OR (#sequence = :sequence AND #holder = :holder)) \
+                 AND (attribute_not_exists(#until) OR #until < :now_ms OR #holder = :holder)",
+            )
+            .set_expression_attribute_names(Some(self.subject_names()))
             .set_expression_attribute_values(Some(subject_values))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
@@ -316,8 +349,12 @@ impl DynamoDbStore {
             [_, subject] if failed(subject) => {
                 let old = subject.item();
                 let newest = old.and_then(|item| integer(item, &self.names.sequence));
+                let own_mark = old.and_then(|item| text(item, &self.names.lock_holder))
+                    == Some(claim.key.as_str());
                 match newest {
-                    Some(newest) if newest >= sequence => Ok(ClaimOutcome::NotNewer { newest }),
+                    Some(newest) if newest > sequence || (newest == sequence && !own_mark) => {
+                        Ok(ClaimOutcome::NotNewer { newest })
+                    }
                     _ => Ok(ClaimOutcome::SubjectBusy {
                         until: old
                             .and_then(|item| integer(item, &self.names.lock_until))
@@ -347,22 +384,17 @@ impl DynamoDbStore {
 
     async fn complete_one(&self, completion: &Completion) -> Result<(), StoreError> {
         let n = &self.names;
-        let record_names = HashMap::from([
-            ("#status".to_owned(), n.status.clone()),
-            ("#expiration".to_owned(), n.expiration.clone()),
-        ]);
-        let record_values = HashMap::from([
-            (":completed".to_owned(), s(COMPLETED)),
-            (":in_progress".to_owned(), s(IN_PROGRESS)),
-            // Rounded down: a completed record is forgotten up to a second early, never late.
-            (
-                ":expiration".to_owned(),
-                number(completion.expires_at / 1000),
-            ),
-        ]);
+        let (mut record_names, mut record_values) = self.owned_condition(&completion.owner);
+        record_names.insert("#expiration".to_owned(), n.expiration.clone());
+        record_values.insert(":completed".to_owned(), s(COMPLETED));
+        // Rounded down: a completed record is forgotten up to a second early, never late.
+        record_values.insert(
+            ":expiration".to_owned(),
+            number(completion.expires_at / 1000),
+        );
         let update_record = "SET #status = :completed, #expiration = :expiration";
-        let record_condition = "#status = :in_progress";
-        let Some(ordering) = &completion.ordering else {
+        let record_condition = "#status = :in_progress AND #owner = :owner";
+        let Some(subject) = &completion.subject else {
             let updated = self
                 .client
                 .update_item()
@@ -372,18 +404,24 @@ impl DynamoDbStore {
                 .condition_expression(record_condition)
                 .set_expression_attribute_names(Some(record_names))
                 .set_expression_attribute_values(Some(record_values))
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
                 .send()
                 .await;
             return match updated {
                 Ok(_) => Ok(()),
-                Err(error) if is_condition_failure(&error) => {
-                    Err(StoreError::LockLost(completion.key.clone()))
-                }
-                Err(error) => Err(store_error(error)),
+                Err(error) => match error.as_service_error() {
+                    Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
+                        self.completion_refusal(completion, failed.item())
+                    }
+                    _ => Err(store_error(error)),
+                },
             };
         };
-        // The completion and the subject's advance are one transaction; the subject only
-        // ever moves forward.
+        // The completion and the end of the subject's lock are one transaction. The subject's
+        // mark already stands at this sequence (set by the claim); completing only says the
+        // event finished, so that its later copies are duplicates rather than retakes.
         let record = Update::builder()
             .table_name(&self.table)
             .key(&n.key, s(&completion.key))
@@ -391,20 +429,18 @@ impl DynamoDbStore {
             .condition_expression(record_condition)
             .set_expression_attribute_names(Some(record_names))
             .set_expression_attribute_values(Some(record_values))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .map_err(|e| StoreError::Refused(e.to_string()))?;
         let subject = Update::builder()
             .table_name(&self.table)
-            .key(&n.key, s(&ordering.subject))
-            .update_expression("SET #sequence = :sequence REMOVE #holder, #until")
-            .condition_expression(
-                "#holder = :holder AND (attribute_not_exists(#sequence) OR #sequence < :sequence)",
-            )
-            .set_expression_attribute_names(Some(self.subject_names()))
-            .set_expression_attribute_values(Some(HashMap::from([
-                (":sequence".to_owned(), number(ordering.sequence)),
-                (":holder".to_owned(), s(&completion.key)),
-            ])))
+            .key(&n.key, s(subject))
+            .update_expression("REMOVE #holder, #owner, #until")
+            .condition_expression("#owner = :owner")
+            .expression_attribute_names("#holder", &n.lock_holder)
+            .expression_attribute_names("#owner", &n.lock_owner)
+            .expression_attribute_names("#until", &n.lock_until)
+            .expression_attribute_values(":owner", s(completion.owner.as_str()))
             .build()
             .map_err(|e| StoreError::Refused(e.to_string()))?;
         let written = self
@@ -416,61 +452,105 @@ impl DynamoDbStore {
             .await;
         match written {
             Ok(_) => Ok(()),
-            Err(error) => {
-                let cancelled = match error.as_service_error() {
-                    Some(TransactWriteItemsError::TransactionCanceledException(e)) => e
+            Err(error) => match error.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled))
+                    if cancelled
                         .cancellation_reasons()
                         .iter()
-                        .any(|r| r.code() == Some("ConditionalCheckFailed")),
-                    _ => false,
-                };
-                if cancelled {
-                    Err(StoreError::LockLost(completion.key.clone()))
-                } else {
-                    Err(store_error(error))
+                        .any(|r| r.code() == Some("ConditionalCheckFailed")) =>
+                {
+                    let record = cancelled.cancellation_reasons().first();
+                    self.completion_refusal(completion, record.and_then(|r| r.item()))
                 }
-            }
+                _ => Err(store_error(error)),
+            },
+        }
+    }
+
+    /// What a refused completion means, from the record as it was: already completed by
+    /// this owner (an earlier attempt landed and its answer was lost) is success; anything
+    /// else is a lock this owner no longer holds.
+    fn completion_refusal(
+        &self,
+        completion: &Completion,
+        old: Option<&Item>,
+    ) -> Result<(), StoreError> {
+        let n = &self.names;
+        let completed_by_us = old.is_some_and(|old| {
+            text(old, &n.status) == Some(COMPLETED)
+                && text(old, &n.lock_owner) == Some(completion.owner.as_str())
+        });
+        if completed_by_us {
+            Ok(())
+        } else {
+            Err(StoreError::LockLost(completion.key.clone()))
         }
     }
 
     async fn release_one(&self, release: &Release) -> Result<(), StoreError> {
         let n = &self.names;
+        let lost = || StoreError::LockLost(release.key.clone());
         let record = async {
+            let (names, values) = self.owned_condition(&release.owner);
             let deleted = self
                 .client
                 .delete_item()
                 .table_name(&self.table)
                 .key(&n.key, s(&release.key))
-                .condition_expression("#status = :in_progress")
-                .expression_attribute_names("#status", &n.status)
-                .expression_attribute_values(":in_progress", s(IN_PROGRESS))
+                .condition_expression("#status = :in_progress AND #owner = :owner")
+                .set_expression_attribute_names(Some(names))
+                .set_expression_attribute_values(Some(values))
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
                 .send()
                 .await;
             match deleted {
-                // Not ours to release any more (completed, or taken over): nothing to do.
-                Err(error) if is_condition_failure(&error) => Ok(()),
-                other => other.map(|_| ()).map_err(store_error),
+                Ok(_) => Ok(()),
+                Err(error) => match error.as_service_error() {
+                    // Absent: released already, or never taken. Present: someone else's.
+                    Some(DeleteItemError::ConditionalCheckFailedException(failed)) => {
+                        match failed.item() {
+                            None => Ok(()),
+                            Some(_) => Err(lost()),
+                        }
+                    }
+                    _ => Err(store_error(error)),
+                },
             }
         };
         let subject = async {
             let Some(subject) = &release.subject else {
                 return Ok(());
             };
+            // Only the lock ends; the mark stays: the failed run may have applied its effect.
             let updated = self
                 .client
                 .update_item()
                 .table_name(&self.table)
                 .key(&n.key, s(subject))
-                .update_expression("REMOVE #holder, #until")
-                .condition_expression("#holder = :holder")
-                .expression_attribute_names("#holder", &n.lock_holder)
+                .update_expression("REMOVE #owner, #until")
+                .condition_expression("#owner = :owner")
+                .expression_attribute_names("#owner", &n.lock_owner)
                 .expression_attribute_names("#until", &n.lock_until)
-                .expression_attribute_values(":holder", s(&release.key))
+                .expression_attribute_values(":owner", s(release.owner.as_str()))
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
                 .send()
                 .await;
             match updated {
-                Err(error) if is_condition_failure(&error) => Ok(()),
-                other => other.map(|_| ()).map_err(store_error),
+                Ok(_) => Ok(()),
+                Err(error) => match error.as_service_error() {
+                    Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
+                        // No lock on the subject: nothing to end. Another owner's: refused.
+                        let other_owner = failed
+                            .item()
+                            .is_some_and(|old| text(old, &n.lock_owner).is_some());
+                        if other_owner { Err(lost()) } else { Ok(()) }
+                    }
+                    _ => Err(store_error(error)),
+                },
             }
         };
         let (record, subject) = futures_util::future::join(record, subject).await;
@@ -572,17 +652,10 @@ fn integer(item: &Item, name: &str) -> Option<u64> {
         .and_then(|n| n.parse().ok())
 }
 
-fn is_condition_failure<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
-    error
-        .as_service_error()
-        .and_then(ProvideErrorMetadata::code)
-        == Some("ConditionalCheckFailedException")
-}
-
 /// Sorts an SDK failure into the store's error kinds: throttling and unreachability pass,
 /// everything else is a refusal that needs a person.
-fn store_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
-    error: SdkError<E, R>,
+fn store_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    error: SdkError<E, HttpResponse>,
 ) -> StoreError {
     let message = aws_sdk_dynamodb::error::DisplayErrorContext(&error).to_string();
     match &error {
@@ -599,6 +672,9 @@ fn store_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fm
             Some("InternalServerError" | "ServiceUnavailable" | "TransactionConflictException") => {
                 StoreError::Unavailable(message)
             }
+            // A server error without a code (a 5xx from a proxy or an overloaded endpoint)
+            // passes like any outage; only a 4xx is the caller's to fix.
+            _ if service.raw().status().is_server_error() => StoreError::Unavailable(message),
             _ => StoreError::Refused(message),
         },
         _ => StoreError::Refused(message),

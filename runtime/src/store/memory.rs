@@ -1,12 +1,11 @@
-//! The in-memory store: the embedded default for local runs and tests, and [`FlakyStore`], a
-//! wrapper that makes any store fail on demand so the pipeline's retry paths can be tested.
+//! The in-memory store: the embedded default for local runs and tests.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::{
-    Claim, ClaimOutcome, Completion, EpochMillis, KeyHashing, Release, Store, StoreError,
-    SubjectSequence,
+    Claim, ClaimOutcome, Completion, EpochMillis, KeyHashing, LockOwner, Release, Store,
+    StoreError, SubjectSequence,
 };
 
 /// Below this many entries no purge runs: scanning a small map saves nothing.
@@ -51,6 +50,8 @@ struct State {
 #[derive(Debug, Clone)]
 struct KeyRecord {
     payload_hash: String,
+    /// The claim that took the record; only it may complete or release it.
+    owner: LockOwner,
     status: KeyStatus,
 }
 
@@ -71,16 +72,23 @@ impl KeyRecord {
     }
 }
 
+/// A subject under `latest_wins`.
 #[derive(Debug, Clone, Default)]
 struct SubjectRecord {
-    /// The highest sequence completed; `None` until one is.
+    /// The mark: the newest sequence whose effect may have been applied. It moves forward
+    /// when an event is claimed, so that nothing that fails afterwards can let an older event
+    /// through; `None` until an event is claimed.
     newest: Option<u64>,
+    /// The key of the event that set the mark, until it completes: that event, redelivered
+    /// after a failure or a crash, may claim the subject again at the same sequence.
+    unfinished: Option<String>,
+    /// The live claim on the subject, if any.
     lock: Option<SubjectLock>,
 }
 
 #[derive(Debug, Clone)]
 struct SubjectLock {
-    holder: String,
+    owner: LockOwner,
     until: EpochMillis,
 }
 
@@ -104,8 +112,9 @@ impl MemoryStore {
         Self::default()
     }
 
-    /// The newest sequence completed for `subject`, if any: what a stale event is compared
-    /// with. Lets tests check that a subject advanced, and never backwards.
+    /// The mark of `subject`, if any: the newest sequence claimed (whose effect may have been
+    /// applied), what a stale event is compared with. Lets tests check that a subject
+    /// advanced, and never backwards.
     pub fn newest(&self, subject: &str) -> Option<u64> {
         self.lock()
             .subjects
@@ -190,24 +199,25 @@ impl State {
             claim.key.clone(),
             KeyRecord {
                 payload_hash: claim.payload_hash.clone(),
+                owner: claim.owner.clone(),
                 status: KeyStatus::InProgress {
                     lock_expires_at: claim.lock_expires_at,
                 },
             },
         );
         if let Some(ordering) = &claim.ordering {
-            self.subjects
-                .entry(ordering.subject.clone())
-                .or_default()
-                .lock = Some(SubjectLock {
-                holder: claim.key.clone(),
+            let subject = self.subjects.entry(ordering.subject.clone()).or_default();
+            subject.newest = Some(ordering.sequence);
+            subject.unfinished = Some(claim.key.clone());
+            subject.lock = Some(SubjectLock {
+                owner: claim.owner.clone(),
                 until: claim.lock_expires_at,
             });
         }
         ClaimOutcome::Acquired
     }
 
-    /// Why the subject cannot be locked for `key` at this sequence, if it cannot.
+    /// Why the subject cannot be claimed for `key` at this sequence, if it cannot.
     fn subject_refusal(
         &self,
         key: &str,
@@ -215,65 +225,93 @@ impl State {
         now: EpochMillis,
     ) -> Option<ClaimOutcome> {
         let record = self.subjects.get(&ordering.subject)?;
+        // The same event may take its own unfinished mark again: its idempotency record,
+        // checked first, already says that no live delivery of it holds the lock.
+        let own_mark = record.unfinished.as_deref() == Some(key);
         if let Some(newest) = record.newest
-            && newest >= ordering.sequence
+            && (newest > ordering.sequence || (newest == ordering.sequence && !own_mark))
         {
             return Some(ClaimOutcome::NotNewer { newest });
         }
         match &record.lock {
-            Some(lock) if lock.holder != key && lock.until >= now => {
+            Some(lock) if !own_mark && lock.until >= now => {
                 Some(ClaimOutcome::SubjectBusy { until: lock.until })
             }
             _ => None,
         }
     }
 
+    /// Whether `owner` holds the in-progress lock of `key`.
+    fn holds(&self, key: &str, owner: &LockOwner) -> bool {
+        self.records.get(key).is_some_and(|record| {
+            record.owner == *owner && matches!(record.status, KeyStatus::InProgress { .. })
+        })
+    }
+
     fn complete(&mut self, completion: &Completion) -> Result<(), StoreError> {
-        let Some(record) = self.records.get_mut(&completion.key) else {
-            return Err(StoreError::LockLost(completion.key.clone()));
+        let lost = || Err(StoreError::LockLost(completion.key.clone()));
+        let Some(record) = self.records.get(&completion.key) else {
+            return lost();
         };
-        if !matches!(record.status, KeyStatus::InProgress { .. }) {
-            return Err(StoreError::LockLost(completion.key.clone()));
+        if record.owner != completion.owner {
+            return lost();
         }
-        record.status = KeyStatus::Completed {
-            expires_at: completion.expires_at,
+        if let KeyStatus::Completed { .. } = record.status {
+            // This owner completed it already: a repeated completion (its first answer was
+            // lost) changes nothing.
+            return Ok(());
+        }
+        // The record and the subject end together, as one transaction would end them: a
+        // subject taken over by a newer event refuses the whole completion.
+        let subject = match &completion.subject {
+            Some(subject) => match self.subjects.get_mut(subject) {
+                Some(subject)
+                    if subject
+                        .lock
+                        .as_ref()
+                        .is_some_and(|lock| lock.owner == completion.owner) =>
+                {
+                    Some(subject)
+                }
+                _ => return lost(),
+            },
+            None => None,
         };
-        if let Some(ordering) = &completion.ordering {
-            let subject = self.subjects.entry(ordering.subject.clone()).or_default();
-            // A completion whose lock lapsed may arrive after a newer event's: keep the max.
-            subject.newest = Some(
-                subject
-                    .newest
-                    .map_or(ordering.sequence, |newest| newest.max(ordering.sequence)),
-            );
-            if subject
-                .lock
-                .as_ref()
-                .is_some_and(|lock| lock.holder == completion.key)
-            {
-                subject.lock = None;
-            }
+        if let Some(subject) = subject {
+            subject.lock = None;
+            subject.unfinished = None;
+        }
+        if let Some(record) = self.records.get_mut(&completion.key) {
+            record.status = KeyStatus::Completed {
+                expires_at: completion.expires_at,
+            };
         }
         Ok(())
     }
 
-    fn release(&mut self, release: &Release) {
-        if let Some(record) = self.records.get(&release.key)
-            && matches!(record.status, KeyStatus::InProgress { .. })
-        {
-            self.records.remove(&release.key);
+    fn release(&mut self, release: &Release) -> Result<(), StoreError> {
+        let mut refused = false;
+        match self.records.get(&release.key) {
+            Some(_) if self.holds(&release.key, &release.owner) => {
+                self.records.remove(&release.key);
+            }
+            // Nothing to release: it was released already, or never taken.
+            None => {}
+            Some(_) => refused = true,
         }
         if let Some(subject) = &release.subject
             && let Some(record) = self.subjects.get_mut(subject)
-            && record
-                .lock
-                .as_ref()
-                .is_some_and(|lock| lock.holder == release.key)
         {
-            record.lock = None;
-            if record.newest.is_none() {
-                self.subjects.remove(subject);
+            match &record.lock {
+                Some(lock) if lock.owner == release.owner => record.lock = None,
+                Some(_) => refused = true,
+                None => {}
             }
+        }
+        if refused {
+            Err(StoreError::LockLost(release.key.clone()))
+        } else {
+            Ok(())
         }
     }
 }
@@ -305,287 +343,7 @@ impl Store for MemoryStore {
         let mut state = self.lock();
         releases
             .iter()
-            .map(|release| {
-                state.release(release);
-                Ok(())
-            })
+            .map(|release| state.release(release))
             .collect()
-    }
-}
-
-/// One of the three [`Store`] methods, to aim a fault of [`FlakyStore`] at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum StoreOp {
-    /// [`Store::claim`].
-    Claim,
-    /// [`Store::complete`].
-    Complete,
-    /// [`Store::release`].
-    Release,
-}
-
-impl StoreOp {
-    fn index(self) -> usize {
-        match self {
-            Self::Claim => 0,
-            Self::Complete => 1,
-            Self::Release => 2,
-        }
-    }
-}
-
-/// A store that fails on demand, wrapping another: for testing what the pipeline does when
-/// the store is throttled, unreachable or times out, and that every event is still processed
-/// exactly once after it recovers.
-///
-/// Faults are queued per [`StoreOp`] and consumed in the order they were added; calls with no
-/// fault pending go to the wrapped store unchanged. An outage ([`FlakyStore::outage`]) fails
-/// every call, without consuming queued faults, until [`FlakyStore::recover`].
-#[derive(Debug, Default)]
-pub struct FlakyStore<S> {
-    inner: S,
-    faults: Mutex<Faults>,
-}
-
-#[derive(Debug, Default)]
-struct Faults {
-    queues: [VecDeque<Fault>; 3],
-    outage: Option<StoreError>,
-    calls: [usize; 3],
-}
-
-#[derive(Debug)]
-struct Fault {
-    kind: FaultKind,
-    remaining: usize,
-    error: StoreError,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum FaultKind {
-    /// The whole call fails before reaching the store.
-    Call,
-    /// The whole call reaches the store, then its answer is lost.
-    AnswerLost,
-    /// Single records fail before reaching the store; the rest of their call goes through.
-    Record,
-}
-
-/// What to do with one call.
-enum Plan {
-    FailAll(StoreError),
-    ApplyThenFail(StoreError),
-    /// Per record: `Some` fails it with that error, `None` forwards it.
-    PerRecord(Vec<Option<StoreError>>),
-}
-
-impl<S: Store> FlakyStore<S> {
-    /// Wraps `inner`, with no fault pending.
-    pub fn new(inner: S) -> Self {
-        Self {
-            inner,
-            faults: Mutex::default(),
-        }
-    }
-
-    /// The wrapped store, to inspect what actually reached it.
-    pub fn inner(&self) -> &S {
-        &self.inner
-    }
-
-    /// The next `calls` calls of `op` fail as a whole with `error`, without reaching the
-    /// wrapped store: a throttled or unreachable backend.
-    pub fn fail_calls(&self, op: StoreOp, calls: usize, error: StoreError) {
-        self.push(op, FaultKind::Call, calls, error);
-    }
-
-    /// The next `calls` calls of `op` reach the wrapped store and take effect, but answer
-    /// `error` for every record: a request that timed out after the write landed.
-    pub fn lose_answers(&self, op: StoreOp, calls: usize, error: StoreError) {
-        self.push(op, FaultKind::AnswerLost, calls, error);
-    }
-
-    /// The next `records` records passed to `op`, counted across calls, fail with `error`
-    /// without reaching the wrapped store, while the other records of their calls are served:
-    /// a backend that fails some items of a batch.
-    pub fn fail_records(&self, op: StoreOp, records: usize, error: StoreError) {
-        self.push(op, FaultKind::Record, records, error);
-    }
-
-    /// Every call fails with `error`, without reaching the wrapped store, until
-    /// [`FlakyStore::recover`].
-    pub fn outage(&self, error: StoreError) {
-        self.faults().outage = Some(error);
-    }
-
-    /// Ends an outage. Faults queued before or during it stay queued.
-    pub fn recover(&self) {
-        self.faults().outage = None;
-    }
-
-    /// How many calls of `op` were made, failed or not.
-    pub fn calls(&self, op: StoreOp) -> usize {
-        self.faults().calls[op.index()]
-    }
-
-    fn push(&self, op: StoreOp, kind: FaultKind, count: usize, error: StoreError) {
-        if count > 0 {
-            self.faults().queues[op.index()].push_back(Fault {
-                kind,
-                remaining: count,
-                error,
-            });
-        }
-    }
-
-    fn faults(&self) -> MutexGuard<'_, Faults> {
-        self.faults.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Decides the fate of a call of `op` with `len` records, consuming the faults it uses.
-    fn plan(&self, op: StoreOp, len: usize) -> Plan {
-        let mut faults = self.faults();
-        faults.calls[op.index()] += 1;
-        if let Some(error) = &faults.outage {
-            return Plan::FailAll(error.clone());
-        }
-        let queue = &mut faults.queues[op.index()];
-        match queue.front_mut() {
-            Some(fault) if fault.kind != FaultKind::Record => {
-                let kind = fault.kind;
-                let error = fault.error.clone();
-                fault.remaining -= 1;
-                if fault.remaining == 0 {
-                    queue.pop_front();
-                }
-                if kind == FaultKind::Call {
-                    Plan::FailAll(error)
-                } else {
-                    Plan::ApplyThenFail(error)
-                }
-            }
-            _ => Plan::PerRecord(
-                (0..len)
-                    .map(|_| {
-                        let fault = queue
-                            .front_mut()
-                            .filter(|fault| fault.kind == FaultKind::Record)?;
-                        let error = fault.error.clone();
-                        fault.remaining -= 1;
-                        if fault.remaining == 0 {
-                            queue.pop_front();
-                        }
-                        Some(error)
-                    })
-                    .collect(),
-            ),
-        }
-    }
-}
-
-/// The records of `items` that a per-record plan forwards.
-fn forwarded<T: Clone>(items: &[T], mask: &[Option<StoreError>]) -> Vec<T> {
-    items
-        .iter()
-        .zip(mask)
-        .filter(|(_, fault)| fault.is_none())
-        .map(|(item, _)| item.clone())
-        .collect()
-}
-
-/// Puts the wrapped store's answers back in place between the injected failures.
-fn merge<R>(
-    mask: Vec<Option<StoreError>>,
-    answers: Vec<Result<R, StoreError>>,
-) -> Vec<Result<R, StoreError>> {
-    let mut answers = answers.into_iter();
-    mask.into_iter()
-        .map(|fault| match fault {
-            Some(error) => Err(error),
-            // A store that answers fewer records than asked broke its contract; the record
-            // must not run without a lock, so it becomes a retry.
-            None => answers.next().unwrap_or_else(|| {
-                Err(StoreError::Unavailable(
-                    "the wrapped store gave no answer for this record".to_owned(),
-                ))
-            }),
-        })
-        .collect()
-}
-
-fn fail_all<R>(len: usize, error: &StoreError) -> Vec<Result<R, StoreError>> {
-    (0..len).map(|_| Err(error.clone())).collect()
-}
-
-#[async_trait::async_trait]
-impl<S: Store> Store for FlakyStore<S> {
-    async fn claim(
-        &self,
-        claims: &[Claim],
-        now: EpochMillis,
-    ) -> Vec<Result<ClaimOutcome, StoreError>> {
-        match self.plan(StoreOp::Claim, claims.len()) {
-            Plan::FailAll(error) => fail_all(claims.len(), &error),
-            Plan::ApplyThenFail(error) => {
-                self.inner.claim(claims, now).await;
-                fail_all(claims.len(), &error)
-            }
-            Plan::PerRecord(mask) if mask.iter().all(Option::is_none) => {
-                self.inner.claim(claims, now).await
-            }
-            Plan::PerRecord(mask) => {
-                let passed = forwarded(claims, &mask);
-                let answers = if passed.is_empty() {
-                    Vec::new()
-                } else {
-                    self.inner.claim(&passed, now).await
-                };
-                merge(mask, answers)
-            }
-        }
-    }
-
-    async fn complete(&self, completions: &[Completion]) -> Vec<Result<(), StoreError>> {
-        match self.plan(StoreOp::Complete, completions.len()) {
-            Plan::FailAll(error) => fail_all(completions.len(), &error),
-            Plan::ApplyThenFail(error) => {
-                self.inner.complete(completions).await;
-                fail_all(completions.len(), &error)
-            }
-            Plan::PerRecord(mask) if mask.iter().all(Option::is_none) => {
-                self.inner.complete(completions).await
-            }
-            Plan::PerRecord(mask) => {
-                let passed = forwarded(completions, &mask);
-                let answers = if passed.is_empty() {
-                    Vec::new()
-                } else {
-                    self.inner.complete(&passed).await
-                };
-                merge(mask, answers)
-            }
-        }
-    }
-
-    async fn release(&self, releases: &[Release]) -> Vec<Result<(), StoreError>> {
-        match self.plan(StoreOp::Release, releases.len()) {
-            Plan::FailAll(error) => fail_all(releases.len(), &error),
-            Plan::ApplyThenFail(error) => {
-                self.inner.release(releases).await;
-                fail_all(releases.len(), &error)
-            }
-            Plan::PerRecord(mask) if mask.iter().all(Option::is_none) => {
-                self.inner.release(releases).await
-            }
-            Plan::PerRecord(mask) => {
-                let passed = forwarded(releases, &mask);
-                let answers = if passed.is_empty() {
-                    Vec::new()
-                } else {
-                    self.inner.release(&passed).await
-                };
-                merge(mask, answers)
-            }
-        }
     }
 }

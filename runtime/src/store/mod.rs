@@ -8,13 +8,15 @@
 pub mod conformance;
 #[cfg(feature = "dynamodb")]
 mod dynamodb;
+mod flaky;
 mod key_hash;
 mod memory;
 
 #[cfg(feature = "dynamodb")]
 pub use dynamodb::{AttributeNames, DynamoDbStore};
+pub use flaky::{FlakyStore, RandomFaults, StoreOp};
 pub(crate) use key_hash::KeyHashing;
-pub use memory::{FlakyStore, MemoryStore, StoreOp};
+pub use memory::MemoryStore;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -33,6 +35,54 @@ pub fn to_millis(time: SystemTime) -> EpochMillis {
         .as_millis() as EpochMillis
 }
 
+/// The fencing token of one claim: who holds a lock. Every claim gets a new one, and
+/// completing or releasing a lock is conditional on still holding it, so a late write from a
+/// delivery whose lock was taken over is refused instead of ending the new holder's lock.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LockOwner(String);
+
+impl LockOwner {
+    /// A token no other claim has had: 64 random bits drawn once per process, and a
+    /// per-process counter.
+    pub fn new() -> Self {
+        use std::hash::{BuildHasher, Hasher};
+        use std::sync::OnceLock;
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static PROCESS: OnceLock<u64> = OnceLock::new();
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        // `RandomState` is seeded from the operating system's randomness.
+        let process = *PROCESS.get_or_init(|| {
+            std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish()
+        });
+        let count = NEXT.fetch_add(1, Ordering::Relaxed);
+        Self(format!("{process:016x}-{count:x}"))
+    }
+
+    /// A token with a given text: for tests that need to name owners.
+    pub fn from_text(text: impl Into<String>) -> Self {
+        Self(text.into())
+    }
+
+    /// The token as stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for LockOwner {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Display for LockOwner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// A request to start processing one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
@@ -40,6 +90,8 @@ pub struct Claim {
     pub key: String,
     /// A hash of the payload, to catch a key reused for different data.
     pub payload_hash: String,
+    /// Who takes the lock: completion and release must name the same owner.
+    pub owner: LockOwner,
     /// When the in-progress lock lapses if never completed or released: the Lambda deadline,
     /// so a crashed invocation's record can run again once its invocation is surely over.
     pub lock_expires_at: EpochMillis,
@@ -70,10 +122,11 @@ pub enum ClaimOutcome {
         /// When that lock lapses.
         until: EpochMillis,
     },
-    /// The subject already reached this sequence (equal: a duplicate of the same version)
-    /// or a later one (stale).
+    /// The subject's mark is already at this sequence (equal: a duplicate of the same
+    /// version) or a later one (stale). The mark is the newest sequence whose effect may
+    /// have been applied: it moves when an event is claimed, not when it completes.
     NotNewer {
-        /// The subject's newest processed sequence.
+        /// The subject's mark.
         newest: u64,
     },
     /// Another event of the same subject holds the subject's lock until the given time.
@@ -88,18 +141,26 @@ pub enum ClaimOutcome {
 pub struct Completion {
     /// The idempotency key.
     pub key: String,
+    /// The owner named by the claim; a completion by anyone else is refused.
+    pub owner: LockOwner,
     /// When the completed record may be forgotten.
     pub expires_at: EpochMillis,
-    /// The subject to advance to the sequence, with `ordering = "latest_wins"`. Advancing
-    /// is atomic with the completion and only ever moves forward.
-    pub ordering: Option<SubjectSequence>,
+    /// The subject whose lock the record holds, with `ordering = "latest_wins"`: the
+    /// completion frees it and marks its sequence finished.
+    pub subject: Option<String>,
 }
 
 /// A request to drop a lock after a failure, so a later delivery can run.
+///
+/// Under `latest_wins` the subject keeps its mark: the failed run may have applied its effect
+/// before it failed (a panic, a cancellation, an error after a write), so no older event may
+/// run after it. The same event, redelivered, may claim the subject again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Release {
     /// The idempotency key.
     pub key: String,
+    /// The owner named by the claim; a release by anyone else is refused.
+    pub owner: LockOwner,
     /// The subject whose lock this record holds, if any.
     pub subject: Option<String>,
 }
@@ -119,8 +180,12 @@ pub enum StoreError {
         "the idempotency store refused the request: {0}; check the table name and the function's permissions"
     )]
     Refused(String),
-    /// The lock was lost before completion (it expired and another delivery took it).
-    #[error("the lock of `{0}` was lost before completion: the handler ran past its lock expiry")]
+    /// The lock is no longer the caller's: it lapsed and another delivery took it over, or it
+    /// was already completed or released. The write was refused, not applied.
+    #[error(
+        "the lock of `{0}` is no longer held by this delivery (it lapsed and another delivery \
+         took it, or it was already completed or released); the write was refused"
+    )]
     LockLost(String),
 }
 

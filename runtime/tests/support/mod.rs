@@ -134,7 +134,7 @@ pub async fn ignore_others(event: Envelope<TestEvent>, ctx: &Context) -> Result<
 
 /// The body shared by the test handlers: count the attempt, follow the script, and on success
 /// record the side effect.
-async fn perform(event: Envelope<TestEvent>, _ctx: &Context) -> Result<(), HandlerError> {
+async fn perform(event: Envelope<TestEvent>, ctx: &Context) -> Result<(), HandlerError> {
     let id = event.attributes.id.clone();
     let attempt = {
         let mut ledger = ledger();
@@ -170,6 +170,10 @@ async fn perform(event: Envelope<TestEvent>, _ctx: &Context) -> Result<(), Handl
     // The side effect: what must happen exactly once per event.
     let mut ledger = ledger();
     *ledger.effects.entry(id.clone()).or_default() += 1;
+    *ledger
+        .effects_by_request
+        .entry(ctx.request_id().to_owned())
+        .or_default() += 1;
     if let (Some(subject), Some(sequence)) = (event.subject(), event.sequence()) {
         ledger
             .applied
@@ -187,6 +191,8 @@ pub struct Ledger {
     attempts: HashMap<String, u32>,
     /// Successful handler calls per event id: the side effect.
     effects: HashMap<String, u32>,
+    /// Side effects per Lambda request id: what each invocation did.
+    effects_by_request: HashMap<String, u32>,
     /// Per subject, the sequences whose side effects happened, in the order they happened.
     applied: HashMap<String, Vec<u64>>,
     /// Handlers running at once, per gauge name.
@@ -214,6 +220,15 @@ pub fn attempts(id: &str) -> u32 {
 /// How many times the side effect of event `id` happened.
 pub fn effects(id: &str) -> u32 {
     ledger().effects.get(id).copied().unwrap_or(0)
+}
+
+/// How many side effects the invocation with `request_id` made.
+pub fn effects_of_request(request_id: &str) -> u32 {
+    ledger()
+        .effects_by_request
+        .get(request_id)
+        .copied()
+        .unwrap_or(0)
 }
 
 /// The sequences of `subject` whose side effects happened, in order.
