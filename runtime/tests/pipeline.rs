@@ -1117,3 +1117,17 @@ async fn a_copy_of_a_superseded_event_follows_it() {
     assert_retry(outcomes[2], ReasonCode::HandlerFailed, &fail_message(1));
     assert_eq!(attempts(older.id()), 0);
 }
+
+// ---------------------------------------------------------------------------------------
+// The two guarantees a hostile SQS once broke, on the memory store (store_dynamodb runs the
+// same cases on DynamoDB Local).
+
+#[tokio::test]
+async fn regression_a_failed_completion_never_lets_latest_wins_go_back() {
+    support::regressions::failed_completion_never_lets_latest_wins_go_back(flaky()).await;
+}
+
+#[tokio::test]
+async fn regression_a_late_release_never_frees_the_next_holder() {
+    support::regressions::late_release_never_frees_the_next_holder(flaky()).await;
+}

@@ -4,6 +4,7 @@
 //! batch, and store failures becoming retries.
 
 mod common;
+mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
@@ -320,4 +321,22 @@ async fn an_unreachable_store_gives_retry_and_after_recovery_each_event_runs_onc
         .cloned()
         .collect();
     assert_eq!(ran.len(), 3, "each event ran exactly once: {ran:?}");
+}
+
+/// The two guarantees a hostile SQS once broke, on DynamoDB Local.
+mod regressions {
+    use super::*;
+    use tidings::store::FlakyStore;
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_failed_completion_never_lets_latest_wins_go_back() {
+        let store = Arc::new(FlakyStore::new(store("regress-mark").await));
+        support::regressions::failed_completion_never_lets_latest_wins_go_back(store).await;
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_late_release_never_frees_the_next_holder() {
+        let store = Arc::new(FlakyStore::new(store("regress-fence").await));
+        support::regressions::late_release_never_frees_the_next_holder(store).await;
+    }
 }

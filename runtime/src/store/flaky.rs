@@ -49,6 +49,9 @@ pub struct RandomFaults {
     pub slow: f64,
     /// How long a slow call waits.
     pub slow_by: Duration,
+    /// Every call not otherwise delayed waits a random time up to this, so that concurrent
+    /// callers interleave as they would over a network.
+    pub jitter: Duration,
 }
 
 /// A store that fails on demand, wrapping another: for testing what the pipeline does when
@@ -399,7 +402,11 @@ impl Faults {
         if roll < edge {
             return Some(Plan::Slow(faults.slow_by));
         }
-        None
+        if faults.jitter.is_zero() {
+            return None;
+        }
+        let jitter = faults.jitter.as_micros() as f64 * unit(splitmix64(state));
+        Some(Plan::Slow(Duration::from_micros(jitter as u64)))
     }
 }
 

@@ -138,6 +138,7 @@ where
         land_late: 0.01,
         slow: 0.01,
         slow_by: Duration::from_millis(120),
+        jitter: Duration::from_millis(3),
     });
     // Faults aimed at single events: their claims throttled, their completions lost.
     for event in traffic.events.iter().step_by(97) {
@@ -177,9 +178,28 @@ where
         };
         containers.push(tokio::spawn(container.poll_until_drained(started)));
     }
+    // Late writes land while invocations are in flight, not only between them, and often
+    // long after they were sent: past their lock's lapse, when another delivery may hold it.
+    let lander = {
+        let flaky = Arc::clone(&flaky);
+        let shared = Arc::clone(&shared);
+        let queue = Arc::clone(&queue);
+        let mut rng = rng.fork();
+        tokio::spawn(async move {
+            while !queue.is_drained() {
+                tokio::time::sleep(Duration::from_millis(7)).await;
+                if !rng.chance(0.03) {
+                    continue;
+                }
+                let landed = flaky.land_held().await;
+                shared.landed.fetch_add(landed, AtomicOrdering::Relaxed);
+            }
+        })
+    };
     for container in containers {
         container.await.expect("a container panicked");
     }
+    lander.await.expect("the lander panicked");
     let late = flaky.land_held().await;
     shared.landed.fetch_add(late, AtomicOrdering::Relaxed);
     let elapsed = started.elapsed();
@@ -246,7 +266,7 @@ impl<H: EventHandler, S: Store> Container<H, S> {
                 continue;
             }
             self.invoke(&messages).await;
-            if self.rng.chance(0.3) {
+            if self.rng.chance(0.05) {
                 let landed = self.flaky.land_held().await;
                 self.shared
                     .landed
