@@ -167,9 +167,32 @@ pub async fn answer<H: EventHandler>(
     let (invocation, context) = event.into_parts();
     let info = InvocationInfo {
         request_id: context.request_id,
-        deadline: UNIX_EPOCH + Duration::from_millis(context.deadline),
+        deadline: deadline_of(context.deadline, SystemTime::now()),
     };
     answer_invocation(processor, invocation, &info, &mut std::io::stdout()).await
+}
+
+/// The longest a Lambda invocation may run: what a deadline that cannot be real is taken as.
+const LONGEST_INVOCATION: Duration = Duration::from_secs(15 * 60);
+
+/// The invocation's deadline from the Runtime API's `lambda-runtime-deadline-ms`.
+///
+/// Lambda always sends a time in the future. A local emulator may not: `cargo lambda watch`
+/// sends a fixed 600000, which is January 1970. A deadline more than a day in the past
+/// cannot be an invocation's, so it is taken as the longest Lambda allows from now, with a
+/// warning; a deadline that passed recently is kept, so a late invocation does no work.
+pub fn deadline_of(deadline_ms: u64, now: SystemTime) -> SystemTime {
+    let deadline = UNIX_EPOCH + Duration::from_millis(deadline_ms);
+    let day = Duration::from_secs(24 * 60 * 60);
+    if deadline + day < now {
+        tracing::warn!(
+            deadline_ms,
+            "the Runtime API sent a deadline long past (local emulators such as cargo lambda \
+             watch send a fixed one); using 15 minutes from now"
+        );
+        return now + LONGEST_INVOCATION;
+    }
+    deadline
 }
 
 /// What a function answers the Lambda runtime: the partial batch response for SQS, `null`
@@ -232,6 +255,24 @@ pub async fn answer_invocation<H: EventHandler>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_deadline_long_past_is_taken_as_the_longest_invocation() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        // What cargo lambda watch sends.
+        assert_eq!(deadline_of(600_000, now), now + LONGEST_INVOCATION);
+        let real = 1_800_000_000_000 + 30_000;
+        assert_eq!(
+            deadline_of(real, now),
+            UNIX_EPOCH + Duration::from_millis(real)
+        );
+        // Passed a moment ago: kept, so the late invocation does no work.
+        let passed = 1_800_000_000_000 - 5_000;
+        assert_eq!(
+            deadline_of(passed, now),
+            UNIX_EPOCH + Duration::from_millis(passed)
+        );
+    }
 
     #[test]
     fn a_missing_lambda_variable_is_named_with_what_to_do() {

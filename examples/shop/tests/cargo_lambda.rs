@@ -269,7 +269,9 @@ fn cargo_lambda_watch_serves_every_consumer_with_its_fixtures() {
     let fixture = fixtures.join("analytics/shop.order.placed.sqs.json");
     assert_eq!(
         watch.invoke("analytics", &fixture),
-        json!({"batchItemFailures": []})
+        json!({"batchItemFailures": []}),
+        "watch log:\n{}",
+        watch.log()
     );
     let bad_batch = watch.dir.path().join("analytics-bad-record.json");
     std::fs::write(
