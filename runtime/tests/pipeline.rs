@@ -899,7 +899,8 @@ async fn fifo_groups_run_concurrently_and_each_group_one_record_at_a_time() {
     assert_eq!(max_in_flight(&gauge), 1);
 }
 
-const SIBLING_NEWER_FAILED: &str = "a newer event of the same subject in this batch failed; retried so that it runs if the newer one never does";
+const SIBLING_NEWER_FAILED: &str =
+    "a newer event of the same subject in this batch failed; retried with it";
 
 #[tokio::test]
 async fn superseded_events_follow_the_newest_of_their_subject_in_a_batch() {

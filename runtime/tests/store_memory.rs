@@ -92,6 +92,7 @@ mod conformance_suite {
         late_completion_after_takeover,
         mark_moves_at_claim,
         release_keeps_the_mark,
+        repeated_claim_is_acquired,
     );
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -416,6 +416,20 @@ fn claimed_too_late() -> Outcome {
 /// lock expiry, after which a later copy of the event could run again (README: Limits).
 fn warn_not_completed<E>(record: &Record<E>, key: &str, error: &StoreError) {
     let event_id = record.event.as_ref().map(|e| e.cause.id.as_str());
+    if let StoreError::LockLost(_) = error {
+        // Not a store outage: another delivery took this record's lock while it ran, so the
+        // effect may have run twice. It means the handler outlived its lock.
+        record.span.in_scope(|| {
+            tracing::error!(
+                %error,
+                event_id,
+                idempotency_key = key,
+                "handler succeeded but its lock had been taken over: the effect may have run \
+                 twice"
+            )
+        });
+        return;
+    }
     record.span.in_scope(|| {
         tracing::warn!(
             %error,
@@ -612,8 +626,7 @@ fn follower_outcome(leader_outcome: &Outcome, kind: FollowKind) -> Outcome {
         (Outcome::Retry(_) | Outcome::Rejected { .. }, FollowKind::Superseded { .. }) => {
             Outcome::retry(
                 ReasonCode::BatchSibling,
-                "a newer event of the same subject in this batch failed; retried so that it \
-                 runs if the newer one never does",
+                "a newer event of the same subject in this batch failed; retried with it",
             )
         }
         (_, FollowKind::SameKey) => Outcome::Duplicate,

@@ -12,7 +12,7 @@
 //! share one table, even with earlier runs' records still in it. Times are offsets from the
 //! real clock, so that a backend whose records carry a real TTL does not delete them during
 //! the check. Completed-record expiry is only checked with a margin of a second, since a
-//! backend may keep it in epoch seconds (rounded up); lock expiry is checked to the
+//! backend may keep it in epoch seconds; lock expiry is checked to the
 //! millisecond.
 //!
 //! Each claim carries its own owner (fencing token); completions and releases are built from
@@ -54,6 +54,7 @@ pub async fn run_all<S: Store + ?Sized>(store: Arc<S>, namespace: &str) {
     late_completion_after_takeover(&*store, &ns("late_completion_after_takeover")).await;
     mark_moves_at_claim(&*store, &ns("mark_moves_at_claim")).await;
     release_keeps_the_mark(&*store, &ns("release_keeps_the_mark")).await;
+    repeated_claim_is_acquired(&*store, &ns("repeated_claim_is_acquired")).await;
     concurrent_claims_have_one_winner(Arc::clone(&store), &ns("concurrent_claims_have_one_winner"))
         .await;
     concurrent_subject_claims_have_one_winner(
@@ -537,6 +538,28 @@ pub async fn release_keeps_the_mark<S: Store + ?Sized>(store: &S, ns: &str) {
     let newer = ordered(&three, "h1", t + LOCK, &subject, 3);
     let what = "a newer sequence after a release";
     expect_claim(store, &newer, t, ClaimOutcome::Acquired, what).await;
+}
+
+/// A claim made again by its owner (a client retried a request whose first attempt was
+/// applied) finds its own lock and is acquired; anyone else still waits.
+pub async fn repeated_claim_is_acquired<S: Store + ?Sized>(store: &S, ns: &str) {
+    let t = now_millis();
+    let subject = name(ns, "subject");
+    for claim in [
+        plain(&name(ns, "plain"), "h1", t + LOCK),
+        ordered(&name(ns, "ordered"), "h1", t + LOCK, &subject, 4),
+    ] {
+        expect_claim(store, &claim, t, ClaimOutcome::Acquired, "an absent key").await;
+        let what = "the same claim, made again by its owner";
+        expect_claim(store, &claim, t + 1, ClaimOutcome::Acquired, what).await;
+        let other = Claim {
+            owner: LockOwner::new(),
+            ..claim.clone()
+        };
+        let held = ClaimOutcome::InProgress { until: t + LOCK };
+        expect_claim(store, &other, t + 1, held, "the same key, by another owner").await;
+        expect_complete(store, done(&claim, t + TTL), "a twice-claimed key").await;
+    }
 }
 
 /// Many concurrent claims of one key, or of one subject at one sequence: exactly one

@@ -329,6 +329,13 @@ impl DynamoDbStore {
         if text(old, &n.validation) != Some(claim.payload_hash.as_str()) {
             return ClaimOutcome::KeyReused;
         }
+        if text(old, &n.status) == Some(IN_PROGRESS)
+            && text(old, &n.lock_owner) == Some(claim.owner.as_str())
+        {
+            // This very claim, made again (the SDK retried a request whose first attempt was
+            // applied): it holds the lock, and its subject was taken in the same write.
+            return ClaimOutcome::Acquired;
+        }
         match text(old, &n.status) {
             Some(COMPLETED) => ClaimOutcome::Completed,
             _ => ClaimOutcome::InProgress {
@@ -362,23 +369,7 @@ impl DynamoDbStore {
                     }),
                 }
             }
-            _ => {
-                // Cancelled for another reason: a transaction conflict with a concurrent
-                // writer of the same items, or throttling. Both pass.
-                let codes: Vec<&str> = reasons.iter().filter_map(|r| r.code()).collect();
-                if codes
-                    .iter()
-                    .any(|c| c.contains("Throttl") || *c == "ProvisionedThroughputExceeded")
-                {
-                    Err(StoreError::Throttled(format!(
-                        "transaction cancelled: {codes:?}"
-                    )))
-                } else {
-                    Err(StoreError::Unavailable(format!(
-                        "transaction cancelled: {codes:?}"
-                    )))
-                }
-            }
+            _ => Err(cancellation_error(reasons)),
         }
     }
 
@@ -387,7 +378,8 @@ impl DynamoDbStore {
         let (mut record_names, mut record_values) = self.owned_condition(&completion.owner);
         record_names.insert("#expiration".to_owned(), n.expiration.clone());
         record_values.insert(":completed".to_owned(), s(COMPLETED));
-        // Rounded down: a completed record is forgotten up to a second early, never late.
+        // Rounded down, and compared with the current second: a completed record is
+        // forgotten within a second after `expires_at`, never before.
         record_values.insert(
             ":expiration".to_owned(),
             number(completion.expires_at / 1000),
@@ -588,8 +580,9 @@ impl Store for DynamoDbStore {
     }
 }
 
-/// Runs `run` for every item; items sharing a key run one after the other in their order,
-/// all the rest concurrently. Answers in the order of `items`.
+/// Runs `run` for every item; items sharing a key (directly, or through other items) run
+/// one after the other in their order, all the rest concurrently. Answers in the order of
+/// `items`.
 async fn ordered_groups<'a, T, R, F>(
     items: &'a [T],
     keys: impl Fn(&T) -> Vec<String>,
@@ -598,23 +591,36 @@ async fn ordered_groups<'a, T, R, F>(
 where
     F: std::future::Future<Output = R>,
 {
-    // Union items that share any key into chains, by first-seen order.
-    let mut chain_of_key: HashMap<String, usize> = HashMap::new();
-    let mut chains: Vec<Vec<usize>> = Vec::new();
+    // Union-find over item indices: items that share any key end in one chain.
+    let mut parent: Vec<usize> = (0..items.len()).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    let mut first_with_key: HashMap<String, usize> = HashMap::new();
     for (index, item) in items.iter().enumerate() {
-        let item_keys = keys(item);
-        let existing = item_keys.iter().find_map(|k| chain_of_key.get(k).copied());
-        let chain = existing.unwrap_or_else(|| {
-            chains.push(Vec::new());
-            chains.len() - 1
-        });
-        chains[chain].push(index);
-        for key in item_keys {
-            chain_of_key.entry(key).or_insert(chain);
+        for key in keys(item) {
+            match first_with_key.get(&key) {
+                Some(&other) => {
+                    let (a, b) = (root(&mut parent, other), root(&mut parent, index));
+                    parent[a.max(b)] = a.min(b);
+                }
+                None => {
+                    first_with_key.insert(key, index);
+                }
+            }
         }
     }
+    let mut chains: HashMap<usize, Vec<usize>> = HashMap::new();
+    for index in 0..items.len() {
+        let chain = root(&mut parent, index);
+        chains.entry(chain).or_default().push(index);
+    }
     let run = &run;
-    let answers = join_all(chains.into_iter().map(|chain| async move {
+    let answers = join_all(chains.into_values().map(|chain| async move {
         let mut answers = Vec::with_capacity(chain.len());
         for index in chain {
             answers.push((index, run(&items[index]).await));
@@ -630,6 +636,26 @@ where
         .into_iter()
         .map(|a| a.expect("every item answered"))
         .collect()
+}
+
+/// The error of a transaction cancelled for another reason than a failed condition.
+fn cancellation_error(reasons: &[CancellationReason]) -> StoreError {
+    let codes: Vec<&str> = reasons.iter().filter_map(|r| r.code()).collect();
+    let message = format!("transaction cancelled: {codes:?}");
+    if codes
+        .iter()
+        .any(|c| c.contains("Throttl") || *c == "ProvisionedThroughputExceeded")
+    {
+        StoreError::Throttled(message)
+    } else if codes.contains(&"TransactionConflict") {
+        // Another delivery wrote one of the same items at the same moment: contention, not
+        // an outage; the record is retried.
+        StoreError::Contended(message)
+    } else if codes.contains(&"ValidationError") {
+        StoreError::Refused(message)
+    } else {
+        StoreError::Unavailable(message)
+    }
 }
 
 fn s(value: &str) -> AttributeValue {
@@ -669,8 +695,9 @@ fn store_error<E: ProvideErrorMetadata + std::error::Error + 'static>(
                 | "RequestLimitExceeded"
                 | "LimitExceededException",
             ) => StoreError::Throttled(message),
-            Some("InternalServerError" | "ServiceUnavailable" | "TransactionConflictException") => {
-                StoreError::Unavailable(message)
+            Some("InternalServerError" | "ServiceUnavailable") => StoreError::Unavailable(message),
+            Some("TransactionConflictException" | "TransactionInProgressException") => {
+                StoreError::Contended(message)
             }
             // A server error without a code (a 5xx from a proxy or an overloaded endpoint)
             // passes like any outage; only a 4xx is the caller's to fix.

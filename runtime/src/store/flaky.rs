@@ -106,6 +106,8 @@ struct Targeted {
     key_contains: String,
     remaining: usize,
     error: StoreError,
+    /// The whole call lands late instead of the record failing.
+    lands_late: bool,
 }
 
 /// A call whose write has not landed yet.
@@ -211,6 +213,28 @@ impl<S: Store> FlakyStore<S> {
                 key_contains: key_contains.into(),
                 remaining: records,
                 error,
+                lands_late: false,
+            });
+        }
+    }
+
+    /// The next `calls` calls of `op` carrying a record whose key contains `key_contains`
+    /// answer `error` at once and land at the next [`FlakyStore::land_held`], as
+    /// [`FlakyStore::land_late`] does: a late write aimed at one event.
+    pub fn land_key_late(
+        &self,
+        op: StoreOp,
+        key_contains: impl Into<String>,
+        calls: usize,
+        error: StoreError,
+    ) {
+        if calls > 0 {
+            self.faults().targeted.push(Targeted {
+                op,
+                key_contains: key_contains.into(),
+                remaining: calls,
+                error,
+                lands_late: true,
             });
         }
     }
@@ -279,6 +303,9 @@ impl<S: Store> FlakyStore<S> {
             return Plan::FailAll(error.clone());
         }
         if let Some(plan) = faults.next_call_fault(op) {
+            return plan;
+        }
+        if let Some(plan) = faults.late_landing_aimed_at(op, items) {
             return plan;
         }
         let mask: Vec<Option<StoreError>> = items
@@ -354,12 +381,30 @@ impl Faults {
         })
     }
 
+    /// A late landing aimed at one of the keys of a call of `op`, if any.
+    fn late_landing_aimed_at<T: Request>(&mut self, op: StoreOp, items: &[T]) -> Option<Plan> {
+        let index = self.targeted.iter().position(|t| {
+            t.lands_late
+                && t.op == op
+                && items
+                    .iter()
+                    .any(|item| item.key().contains(&t.key_contains))
+        })?;
+        let target = &mut self.targeted[index];
+        let error = target.error.clone();
+        target.remaining -= 1;
+        if target.remaining == 0 {
+            self.targeted.remove(index);
+        }
+        Some(Plan::LandLate(error))
+    }
+
     /// The fault of one record of `op` with `key`: a targeted one first, then a queued one.
     fn record_fault(&mut self, op: StoreOp, key: &str) -> Option<StoreError> {
         if let Some(index) = self
             .targeted
             .iter()
-            .position(|t| t.op == op && key.contains(&t.key_contains))
+            .position(|t| !t.lands_late && t.op == op && key.contains(&t.key_contains))
         {
             let target = &mut self.targeted[index];
             let error = target.error.clone();

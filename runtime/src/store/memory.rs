@@ -32,7 +32,7 @@ const MIN_PURGE_THRESHOLD: usize = 1024;
 ///
 /// A subject's newest sequence is kept for the life of the store: forgetting it would let a
 /// late, older event of that subject through. Memory therefore grows by one small entry per
-/// distinct subject ever completed, which suits local runs and tests, not unbounded streams of
+/// distinct subject ever claimed, which suits local runs and tests, not unbounded streams of
 /// subjects in a long-lived process.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
@@ -90,13 +90,6 @@ struct SubjectRecord {
 struct SubjectLock {
     owner: LockOwner,
     until: EpochMillis,
-}
-
-impl SubjectRecord {
-    /// Whether this record carries nothing worth keeping at `now`.
-    fn is_empty(&self, now: EpochMillis) -> bool {
-        self.newest.is_none() && self.lock.as_ref().is_none_or(|lock| lock.until < now)
-    }
 }
 
 impl MemoryStore {
@@ -164,7 +157,6 @@ impl State {
                 record.lock = None;
             }
         }
-        self.subjects.retain(|_, record| !record.is_empty(horizon));
         // Doubling the threshold makes each purge pay for itself: at least half of the
         // entries scanned next time were added after this purge.
         self.purge_at = self.entry_count().saturating_mul(2);
@@ -178,6 +170,12 @@ impl State {
         {
             if record.payload_hash != claim.payload_hash {
                 return ClaimOutcome::KeyReused;
+            }
+            if record.owner == claim.owner
+                && let KeyStatus::InProgress { .. } = record.status
+            {
+                // This very claim, made again (its first answer was lost): it holds the lock.
+                return ClaimOutcome::Acquired;
             }
             return match record.status {
                 KeyStatus::Completed { .. } => ClaimOutcome::Completed,

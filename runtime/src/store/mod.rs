@@ -175,6 +175,10 @@ pub enum StoreError {
     /// The backend could not be reached or did not answer in time.
     #[error("the idempotency store is unreachable: {0}")]
     Unavailable(String),
+    /// Another delivery wrote the same item at the same moment and the backend cancelled
+    /// this write (a DynamoDB transaction conflict): contention, not an outage.
+    #[error("the idempotency store cancelled the write for a concurrent one: {0}")]
+    Contended(String),
     /// The backend refused the request (permissions, missing table, bad configuration).
     #[error(
         "the idempotency store refused the request: {0}; check the table name and the function's permissions"

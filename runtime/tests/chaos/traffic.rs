@@ -31,6 +31,8 @@ pub struct PlannedEvent {
     pub id: String,
     pub subject: String,
     pub sequence: u64,
+    /// Fails once and then runs slowly: the target of a late-landing release.
+    pub slow_retry: bool,
 }
 
 /// A poison message: it must be rejected and dead-lettered, never block others.
@@ -75,6 +77,7 @@ pub fn traffic(run: &str, mode: Mode, events: usize, rng: &mut Rng) -> Traffic {
         let mut messages = Vec::new();
         for _ in 0..count {
             sequence += rng.between(1, 3);
+            let mut slow_retry = false;
             let (body, id, upcast) = if rng.chance(0.1) {
                 let envelope = Envelope::new(
                     SOURCE,
@@ -91,7 +94,12 @@ pub fn traffic(run: &str, mode: Mode, events: usize, rng: &mut Rng) -> Traffic {
                     ItemChanged {
                         item: subject.clone(),
                         value: sequence as i64,
-                        script: script(rng),
+                        script: {
+                            let script = script(rng);
+                            slow_retry =
+                                matches!(script.as_slice(), [Step::Fail, Step::Sleep { .. }]);
+                            script
+                        },
                     },
                 )
                 .with_sequence(sequence);
@@ -102,6 +110,7 @@ pub fn traffic(run: &str, mode: Mode, events: usize, rng: &mut Rng) -> Traffic {
                 id,
                 subject: subject.clone(),
                 sequence,
+                slow_retry,
             });
             let message = Message {
                 id: message_id(),
@@ -179,6 +188,16 @@ fn script(rng: &mut Rng) -> Vec<Step> {
         50..60 => vec![Step::Fail, Step::Fail],
         60..70 => vec![Step::Panic],
         70..80 => vec![overrun],
+        // The effect lands, then the handler fails: the retry runs it again, as the README's
+        // Limits say; under `latest_wins`, no older event may run after it.
+        80..90 => vec![Step::FailAfterEffect],
+        // Fails, then runs slowly on its retry: with its first release landing late (main.rs
+        // aims one at it), the release may land while the retry holds the lock.
+        100..140 => vec![Step::Fail, Step::Sleep { ms: 180 }],
+        90..95 => vec![Step::PanicAfterEffect],
+        95..100 => vec![Step::SleepAfterEffect {
+            ms: INVOCATION_MS + 100,
+        }],
         _ => Vec::new(),
     }
 }

@@ -1,12 +1,15 @@
-//! A store wrapper that watches what the pipeline asked and what it was told, so that a chaos
-//! run can tell the double effects the documented limits allow from those they do not.
+//! A store wrapper that checks mutual exclusion as the pipeline sees it: a key (or a
+//! subject) may be granted again only once its previous holder released it, completed it
+//! (a subject), or let its lock lapse, and never after a confirmed completion (a key). Any
+//! other grant is a lock given to a second live holder: the defect that lets an effect run
+//! twice with nothing failing. Completions and releases refused as `LockLost` are counted too:
+//! in these runs every such write is sent before its lock's lapse, so a refusal means the lock
+//! was taken from a live holder.
 //!
-//! An effect may run again only after an earlier run of the same event whose success was
-//! never confirmed by the store: its completion failed or timed out, or its invocation died
-//! before completing. A completion refused as `LockLost` while its lock should still have been
-//! its own means a lock was taken from a live holder: a fencing failure.
+//! It is also where a chaos run kills invocations at the worst moments: an invocation run
+//! inside [`KILL_AT`] dies at that point of its store calls.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use tidings::store::{
@@ -65,33 +68,88 @@ async fn die_at(point: KillPoint) {
     }
 }
 
-/// What the witness saw for one idempotency key.
-#[derive(Debug, Default, Clone)]
-pub struct KeyHistory {
-    /// Owners whose claims were acquired.
-    pub acquired: Vec<LockOwner>,
-    /// Owners whose completions the store confirmed.
-    pub confirmed: HashSet<LockOwner>,
-    /// Owners that released (their handler failed: no effect).
-    pub released: HashSet<LockOwner>,
-    /// Completions refused as `LockLost`.
-    pub fenced: usize,
+/// One grant of a lock.
+#[derive(Debug, Clone)]
+struct Grant {
+    owner: LockOwner,
+    until: EpochMillis,
+    /// A release or completion was sent (counted when sent: a write whose answer is lost
+    /// may still have landed).
+    ended: bool,
+    /// The store confirmed its completion.
+    confirmed: bool,
 }
 
-impl KeyHistory {
-    /// Acquisitions that may have run the handler and were never confirmed.
-    pub fn unconfirmed_runs(&self) -> usize {
-        self.acquired
-            .iter()
-            .filter(|owner| !self.confirmed.contains(*owner) && !self.released.contains(*owner))
-            .count()
+#[derive(Debug, Default)]
+struct Seen {
+    keys: HashMap<String, Vec<Grant>>,
+    subjects: HashMap<String, Vec<Grant>>,
+    violations: Vec<String>,
+}
+
+impl Seen {
+    /// Records a grant of `name` at `now`, checking the grant before it.
+    fn grant(
+        &mut self,
+        subject: bool,
+        name: &str,
+        owner: &LockOwner,
+        now: EpochMillis,
+        until: EpochMillis,
+    ) {
+        let grants = if subject {
+            self.subjects.entry(name.to_owned()).or_default()
+        } else {
+            self.keys.entry(name.to_owned()).or_default()
+        };
+        let broken = grants.last().and_then(|previous| {
+            if previous.owner == *owner {
+                None
+            } else if previous.confirmed && !subject {
+                Some(format!(
+                    "{name} granted to {owner} after {}'s completion was confirmed",
+                    previous.owner
+                ))
+            } else if !previous.ended && previous.until >= now {
+                Some(format!(
+                    "{name} granted to {owner} at {now} while {} held it until {}",
+                    previous.owner, previous.until
+                ))
+            } else {
+                None
+            }
+        });
+        grants.push(Grant {
+            owner: owner.clone(),
+            until,
+            ended: false,
+            confirmed: false,
+        });
+        if let Some(broken) = broken {
+            self.violations.push(broken);
+        }
+    }
+
+    fn end(&mut self, key: &str, subject: Option<&str>, owner: &LockOwner, confirmed: bool) {
+        let mark = |grants: Option<&mut Vec<Grant>>| {
+            if let Some(grant) =
+                grants.and_then(|grants| grants.iter_mut().rev().find(|g| g.owner == *owner))
+            {
+                grant.ended = true;
+                grant.confirmed |= confirmed;
+            }
+        };
+        mark(self.keys.get_mut(key));
+        if let Some(subject) = subject {
+            mark(self.subjects.get_mut(subject));
+        }
     }
 }
 
-/// Wraps a store, recording per key what happened.
+/// Wraps a store, checking every grant it answers.
 pub struct Witness<S> {
     inner: Arc<S>,
-    seen: Mutex<HashMap<String, KeyHistory>>,
+    seen: Mutex<Seen>,
 }
 
 impl<S: Store> Witness<S> {
@@ -102,26 +160,21 @@ impl<S: Store> Witness<S> {
         }
     }
 
-    /// The history of the key ending in `#{event_id}`.
-    pub fn history(&self, event_id: &str) -> KeyHistory {
+    /// How many times the key ending in `#{event_id}` was granted.
+    pub fn grants(&self, event_id: &str) -> usize {
         let suffix = format!("#{event_id}");
         self.seen
             .lock()
             .expect("witness")
+            .keys
             .iter()
             .find(|(key, _)| key.ends_with(&suffix))
-            .map(|(_, history)| history.clone())
-            .unwrap_or_default()
+            .map_or(0, |(_, grants)| grants.len())
     }
 
-    /// Completions refused as `LockLost`, over every key.
-    pub fn fenced(&self) -> usize {
-        self.seen
-            .lock()
-            .expect("witness")
-            .values()
-            .map(|h| h.fenced)
-            .sum()
+    /// Every grant given to a second live holder, and every write refused as `LockLost`.
+    pub fn violations(&self) -> Vec<String> {
+        self.seen.lock().expect("witness").violations.clone()
     }
 }
 
@@ -137,8 +190,11 @@ impl<S: Store> Store for Witness<S> {
             let mut seen = self.seen.lock().expect("witness");
             for (claim, answer) in claims.iter().zip(&answers) {
                 if let Ok(ClaimOutcome::Acquired) = answer {
-                    let history = seen.entry(claim.key.clone()).or_default();
-                    history.acquired.push(claim.owner.clone());
+                    let until = claim.lock_expires_at;
+                    seen.grant(false, &claim.key, &claim.owner, now, until);
+                    if let Some(ordering) = &claim.ordering {
+                        seen.grant(true, &ordering.subject, &claim.owner, now, until);
+                    }
                 }
             }
         }
@@ -148,16 +204,22 @@ impl<S: Store> Store for Witness<S> {
 
     async fn complete(&self, completions: &[Completion]) -> Vec<Result<(), StoreError>> {
         die_at(KillPoint::BeforeCompletion).await;
+        {
+            let mut seen = self.seen.lock().expect("witness");
+            for c in completions {
+                seen.end(&c.key, c.subject.as_deref(), &c.owner, false);
+            }
+        }
         let answers = self.inner.complete(completions).await;
         {
             let mut seen = self.seen.lock().expect("witness");
-            for (completion, answer) in completions.iter().zip(&answers) {
-                let history = seen.entry(completion.key.clone()).or_default();
+            for (c, answer) in completions.iter().zip(&answers) {
                 match answer {
-                    Ok(()) => {
-                        history.confirmed.insert(completion.owner.clone());
-                    }
-                    Err(StoreError::LockLost(_)) => history.fenced += 1,
+                    Ok(()) => seen.end(&c.key, c.subject.as_deref(), &c.owner, true),
+                    Err(StoreError::LockLost(_)) => seen.violations.push(format!(
+                        "completion of {} by {} refused: LockLost",
+                        c.key, c.owner
+                    )),
                     Err(_) => {}
                 }
             }
@@ -169,12 +231,22 @@ impl<S: Store> Store for Witness<S> {
     async fn release(&self, releases: &[Release]) -> Vec<Result<(), StoreError>> {
         {
             let mut seen = self.seen.lock().expect("witness");
-            for release in releases {
-                let history = seen.entry(release.key.clone()).or_default();
-                history.released.insert(release.owner.clone());
+            for r in releases {
+                seen.end(&r.key, r.subject.as_deref(), &r.owner, false);
             }
         }
         let answers = self.inner.release(releases).await;
+        {
+            let mut seen = self.seen.lock().expect("witness");
+            for (r, answer) in releases.iter().zip(&answers) {
+                if let Err(StoreError::LockLost(_)) = answer {
+                    seen.violations.push(format!(
+                        "release of {} by {} refused: LockLost",
+                        r.key, r.owner
+                    ));
+                }
+            }
+        }
         die_at(KillPoint::AfterRelease).await;
         answers
     }

@@ -46,6 +46,13 @@ pub enum Step {
     /// Count this attempt in the gauge `name` while it sleeps `ms`, then succeed: measures how
     /// many handlers run at once.
     Gauge { name: String, ms: u64 },
+    /// Apply the side effect, then return a transient error: a handler whose effect landed
+    /// before it failed.
+    FailAfterEffect,
+    /// Apply the side effect, then panic.
+    PanicAfterEffect,
+    /// Apply the side effect, then sleep this long (cancelled first if the deadline comes).
+    SleepAfterEffect { ms: u64 },
 }
 
 /// The message of the transient error of [`Step::Fail`], on attempt `n`.
@@ -158,6 +165,24 @@ async fn perform(event: Envelope<TestEvent>, ctx: &Context) -> Result<(), Handle
         Step::Panic => panic!("{}", panic_message(attempt)),
         Step::Sleep { ms } => tokio::time::sleep(Duration::from_millis(ms)).await,
         Step::Reject => return Err(HandlerError::permanent(REJECT_MESSAGE)),
+        Step::FailAfterEffect => {
+            record_effect(&event, ctx, false);
+            return Err(HandlerError::transient(fail_message(attempt)));
+        }
+        Step::PanicAfterEffect => {
+            record_effect(&event, ctx, false);
+            panic!("{}", panic_message(attempt));
+        }
+        Step::SleepAfterEffect { ms } => {
+            record_effect(&event, ctx, false);
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            // Its effect is counted; if it gets here, the run succeeded after all.
+            *ledger()
+                .successes_by_request
+                .entry(ctx.request_id().to_owned())
+                .or_default() += 1;
+            return Ok(());
+        }
         Step::Gauge { name, ms } => {
             {
                 let mut ledger = ledger();
@@ -169,13 +194,22 @@ async fn perform(event: Envelope<TestEvent>, ctx: &Context) -> Result<(), Handle
             ledger().gauges.entry(name).or_default().current -= 1;
         }
     }
-    // The side effect: what must happen exactly once per event.
+    record_effect(&event, ctx, true);
+    Ok(())
+}
+
+/// The side effect: what must happen exactly once per event; `success` when the handler
+/// returns `Ok` right after it.
+fn record_effect(event: &Envelope<TestEvent>, ctx: &Context, success: bool) {
+    let id = event.attributes.id.clone();
     let mut ledger = ledger();
     *ledger.effects.entry(id.clone()).or_default() += 1;
-    *ledger
-        .effects_by_request
-        .entry(ctx.request_id().to_owned())
-        .or_default() += 1;
+    if success {
+        *ledger
+            .successes_by_request
+            .entry(ctx.request_id().to_owned())
+            .or_default() += 1;
+    }
     if let (Some(subject), Some(sequence)) = (event.subject(), event.sequence()) {
         ledger
             .applied
@@ -183,7 +217,6 @@ async fn perform(event: Envelope<TestEvent>, ctx: &Context) -> Result<(), Handle
             .or_default()
             .push(sequence);
     }
-    Ok(())
 }
 
 /// What the test handlers did, across every test of a binary.
@@ -193,8 +226,9 @@ pub struct Ledger {
     attempts: HashMap<String, u32>,
     /// Successful handler calls per event id: the side effect.
     effects: HashMap<String, u32>,
-    /// Side effects per Lambda request id: what each invocation did.
-    effects_by_request: HashMap<String, u32>,
+    /// Handler runs that applied the effect and returned `Ok`, per Lambda request id: what
+    /// each invocation's metrics must count as processed.
+    successes_by_request: HashMap<String, u32>,
     /// Per subject, the sequences whose side effects happened, in the order they happened.
     applied: HashMap<String, Vec<u64>>,
     /// Handlers running at once, per gauge name.
@@ -224,10 +258,11 @@ pub fn effects(id: &str) -> u32 {
     ledger().effects.get(id).copied().unwrap_or(0)
 }
 
-/// How many side effects the invocation with `request_id` made.
-pub fn effects_of_request(request_id: &str) -> u32 {
+/// How many handler runs of the invocation with `request_id` applied their effect and
+/// succeeded.
+pub fn successes_of_request(request_id: &str) -> u32 {
     ledger()
-        .effects_by_request
+        .successes_by_request
         .get(request_id)
         .copied()
         .unwrap_or(0)
