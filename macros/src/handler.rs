@@ -30,6 +30,8 @@ struct Options {
     concurrency: Option<LitInt>,
     on_unknown_type: Option<Ident>,
     main: Option<LitBool>,
+    /// The async fn that builds the handler's state in the generated `main`.
+    state: Option<Path>,
     krate: Option<Path>,
 }
 
@@ -51,7 +53,7 @@ const ON_UNKNOWN: Choices = Choices {
 
 /// The option names, for the message about an unknown one.
 const OPTION_NAMES: &str = "`source`, `ordering`, `idempotency_key`, `concurrency`, \
-                            `on_unknown_type`, `main` and `crate`";
+                            `on_unknown_type`, `main`, `state` and `crate`";
 
 /// Expands `#[event_handler(attr)]` on `item`, or explains everything wrong with it.
 ///
@@ -73,12 +75,51 @@ fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     let item: ItemFn = syn::parse2(item.clone()).map_err(|_| not_a_fn(item))?;
     // Option and signature mistakes are independent: report both in one build.
     match (parse_options(attr), check_signature(&item.sig)) {
-        (Ok(options), Ok(signature)) => Ok(emit(&item, &signature, &options)),
+        (Ok(options), Ok(signature)) => {
+            check_state_builder(&item.sig, &signature, &options)?;
+            Ok(emit(&item, &signature, &options))
+        }
         (Err(mut first), Err(second)) => {
             first.combine(second);
             Err(first)
         }
         (Err(error), Ok(_)) | (Ok(_), Err(error)) => Err(error),
+    }
+}
+
+/// A handler with state needs a way for the generated `main` to build it, and `state = ...`
+/// needs state to build.
+fn check_state_builder(
+    sig: &Signature,
+    signature: &HandlerSignature,
+    options: &Options,
+) -> syn::Result<()> {
+    let generates_main = options.main.as_ref().is_none_or(|main| main.value);
+    match (&signature.state, &options.state) {
+        (Some((ty, span)), None) if generates_main => Err(syn::Error::new(
+            *span,
+            format!(
+                "`{}` takes state that the generated `main` cannot build: add `state = \
+                 build` to the attribute, naming an `async fn build() -> Result<{}, E>`, or \
+                 `main = false` and serve it with `tidings::lambda::run_with_state`",
+                sig.ident,
+                ty.to_token_stream().to_string().replace(' ', "")
+            ),
+        )),
+        (None, Some(path)) => Err(syn::Error::new_spanned(
+            path,
+            format!(
+                "`state` builds the handler's state, but `{}` takes none: add a third \
+                 parameter `state: &YourState`, or remove the option",
+                sig.ident
+            ),
+        )),
+        (Some(_), Some(path)) if !generates_main => Err(syn::Error::new_spanned(
+            path,
+            "`state` builds the state in the generated `main`, and `main = false` leaves it \
+             out: remove one of the two",
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -148,6 +189,10 @@ impl Options {
                     )
                 })?;
                 set_once(&mut self.main, value, meta)
+            }
+            "state" => {
+                let path = parse_state_builder(meta)?;
+                set_once(&mut self.state, path, meta)
             }
             "crate" => {
                 let path = parse_crate(meta)?;
@@ -273,6 +318,31 @@ fn parse_concurrency(meta: &ParseNestedMeta<'_>) -> syn::Result<LitInt> {
     }
 }
 
+/// Parses `state = path::to::build`, the async fn the generated `main` calls to build the
+/// handler's state.
+fn parse_state_builder(meta: &ParseNestedMeta<'_>) -> syn::Result<Path> {
+    let usage = "`state` names the async fn that builds the handler's state in the generated \
+                 `main`, e.g. `state = Services::from_env`, where `async fn from_env() -> \
+                 Result<Services, E>`";
+    let expr: Expr = meta.value()?.parse()?;
+    match expr {
+        Expr::Path(path) if path.qself.is_none() => Ok(path.path),
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => match lit.parse::<Path>() {
+            Ok(path) => Err(syn::Error::new(
+                lit.span(),
+                format!(
+                    "write the path without quotes: `state = {}`",
+                    path.to_token_stream().to_string().replace(' ', "")
+                ),
+            )),
+            Err(_) => Err(syn::Error::new(lit.span(), usage)),
+        },
+        other => Err(syn::Error::new_spanned(other, usage)),
+    }
+}
+
 /// Parses `crate = "path::to::tidings"`.
 fn parse_crate(meta: &ParseNestedMeta<'_>) -> syn::Result<Path> {
     let usage = "`crate` is the path of the `tidings` crate when it is reached through a \
@@ -317,6 +387,8 @@ struct HandlerSignature {
     event_span: Span,
     /// Where a second parameter that is not tidings' `Context` is reported: at `Context`.
     ctx_span: Span,
+    /// `S` of a third parameter `&S`, the handler's state, with the parameter's span.
+    state: Option<(Type, Span)>,
 }
 
 /// Checks `async fn name(event: Envelope<E>, ctx: &Context) -> Result<(), HandlerError>`.
@@ -391,8 +463,9 @@ fn check_signature(sig: &Signature) -> syn::Result<HandlerSignature> {
             FnArg::Receiver(_) => None,
         })
         .collect();
-    let (event, ctx) = match params.as_slice() {
-        [event, ctx] => (event, ctx),
+    let (event, ctx, state) = match params.as_slice() {
+        [event, ctx] => (event, ctx, None),
+        [event, ctx, state] => (event, ctx, Some(state)),
         [] => {
             return Err(syn::Error::new(
                 sig.paren_token.span.join(),
@@ -410,7 +483,7 @@ fn check_signature(sig: &Signature) -> syn::Result<HandlerSignature> {
                 ),
             ));
         }
-        [_, _, extras @ ..] => {
+        [_, _, _, extras @ ..] => {
             let names: Vec<String> = extras
                 .iter()
                 .map(|extra| {
@@ -419,17 +492,43 @@ fn check_signature(sig: &Signature) -> syn::Result<HandlerSignature> {
                     format!("`{name}`")
                 })
                 .collect();
-            let extras = sig.inputs.iter().skip(2);
+            let extras = sig.inputs.iter().skip(3);
             return Err(syn::Error::new_spanned(
                 quote!(#(#extras),*),
                 format!(
-                    "an event handler takes two parameters, the event and its context: remove \
-                     {}, and reach what the handler needs through a `static` (a `OnceLock` \
-                     holding a client, say), as `{SHAPE}`",
+                    "an event handler takes the event, its context and at most one more \
+                     parameter, its state: remove {}, and put what the handler needs into one \
+                     state type (a struct of its clients and config), taken as `state: &S`",
                     names.join(", ")
                 ),
             ));
         }
+    };
+    let state = match state {
+        None => None,
+        Some(state) => match &*state.ty {
+            Type::Reference(reference) if reference.mutability.is_none() => {
+                Some(((*reference.elem).clone(), state.span()))
+            }
+            Type::Reference(reference) => {
+                return Err(syn::Error::new_spanned(
+                    reference,
+                    "the state is shared by every call of the handler: take it by shared \
+                     reference, without `mut` (hold what changes behind a lock or a client)",
+                ));
+            }
+            other => {
+                return Err(syn::Error::new_spanned(
+                    other,
+                    format!(
+                        "the third parameter is the handler's state, by shared reference: write \
+                         `{}: &{}`",
+                        pattern_name(&state.pat).as_deref().unwrap_or("state"),
+                        other.to_token_stream().to_string().replace(' ', "")
+                    ),
+                ));
+            }
+        },
     };
     let event_type = envelope_argument(&event.ty).ok_or_else(|| {
         syn::Error::new_spanned(
@@ -461,6 +560,7 @@ fn check_signature(sig: &Signature) -> syn::Result<HandlerSignature> {
         event_type,
         event_span: name_span(&event.ty),
         ctx_span: name_span(&ctx.ty),
+        state,
     })
 }
 
@@ -549,6 +649,7 @@ fn emit(item: &ItemFn, signature: &HandlerSignature, options: &Options) -> Token
         event_type,
         event_span,
         ctx_span,
+        state,
     } = signature;
 
     let sig = &item.sig;
@@ -585,6 +686,7 @@ fn emit(item: &ItemFn, signature: &HandlerSignature, options: &Options) -> Token
 
     let event_var = format_ident!("__tidings_event");
     let ctx_var = format_ident!("__tidings_ctx");
+    let state_var = format_ident!("__tidings_state");
 
     // Spanned at the key literal: an event set, a field the event lacks or a field that is not
     // `Display` is reported there.
@@ -609,11 +711,20 @@ fn emit(item: &ItemFn, signature: &HandlerSignature, options: &Options) -> Token
     // foreign `Envelope` or `Context` is reported there.
     let event_arg = respan(event_var.to_token_stream(), *event_span);
     let ctx_arg = respan(ctx_var.to_token_stream(), *ctx_span);
-    let call = call_spanned(
-        quote!(#name::call),
-        quote!(#event_arg, #ctx_arg),
-        name.span(),
-    );
+    let args = match state {
+        Some((_, span)) => {
+            let state_arg = respan(state_var.to_token_stream(), *span);
+            quote!(#event_arg, #ctx_arg, #state_arg)
+        }
+        None => quote!(#event_arg, #ctx_arg),
+    };
+    let call = call_spanned(quote!(#name::call), args, name.span());
+    let state_type = match state {
+        Some((ty, span)) => respan(quote!(type State = #ty;), *span),
+        None => quote!(
+            type State = ();
+        ),
+    };
     // The compiler checks the call's future against the return type of `handle` (its output,
     // and that it is `Send`) at the span of that type and of the call: both at the function's
     // name, so that each problem is reported once, at the function.
@@ -630,6 +741,10 @@ fn emit(item: &ItemFn, signature: &HandlerSignature, options: &Options) -> Token
     // than the handler, is reported there.
     let events_item = respan(quote!(type Events = #event_type;), name_span(event_type));
 
+    let serve = match &options.state {
+        Some(build) => quote!(#krate::lambda::run_with_state(#name, #build())),
+        None => quote!(#krate::lambda::run(#name)),
+    };
     let main = options
         .main
         .as_ref()
@@ -641,7 +756,7 @@ fn emit(item: &ItemFn, signature: &HandlerSignature, options: &Options) -> Token
                 /// the configuration of the environment.
                 #[allow(dead_code)]
                 fn main() -> ::core::result::Result<(), #krate::lambda::Error> {
-                    #krate::lambda::run(#name)
+                    #serve
                 }
             }
         });
@@ -670,6 +785,8 @@ fn emit(item: &ItemFn, signature: &HandlerSignature, options: &Options) -> Token
         impl #krate::EventHandler for #name {
             #events_item
 
+            #state_type
+
             const OPTIONS: #krate::HandlerOptions = #krate::HandlerOptions {
                 #(#fields,)*
                 ..#krate::HandlerOptions::new(#name_text)
@@ -681,6 +798,7 @@ fn emit(item: &ItemFn, signature: &HandlerSignature, options: &Options) -> Token
                 &'a self,
                 #event_var: #krate::Envelope<Self::Events>,
                 #ctx_var: &'a #krate::Context,
+                #state_var: &'a Self::State,
             ) -> #future_type {
                 #call
             }

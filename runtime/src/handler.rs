@@ -11,10 +11,16 @@ use crate::{Context, EventSet, HandlerError, HandlerOptions};
 /// `#[tidings::event_handler]` turns an `async fn(Envelope<E>, &Context) -> Result<(),
 /// HandlerError>` into a unit struct of the same name implementing this trait, so the
 /// function's name is a value that tests hand to [`crate::testing`] and `main` hands to
-/// [`crate::lambda::run`].
+/// [`crate::lambda::run`]. A third parameter, `&S`, is the handler's state: its clients and
+/// configuration, built once per container and handed to every call, as axum's `State` or the
+/// closure of `lambda_runtime::service_fn` are.
 pub trait EventHandler: Send + Sync + 'static {
     /// The event types accepted: one [`tidings_events::Event`] type or an enum of them.
     type Events: EventSet;
+
+    /// What the handler is given besides the event: its dependencies (clients, config). `()`
+    /// for a handler that takes none.
+    type State: Send + Sync + 'static;
 
     /// The handler's options, as written in the attribute.
     const OPTIONS: HandlerOptions;
@@ -30,6 +36,7 @@ pub trait EventHandler: Send + Sync + 'static {
         &'a self,
         event: Envelope<Self::Events>,
         ctx: &'a Context,
+        state: &'a Self::State,
     ) -> impl Future<Output = Result<(), HandlerError>> + Send + 'a;
 }
 

@@ -23,53 +23,75 @@ pub type Error = lambda_runtime::Error;
 /// A current-thread Tokio runtime serves: one invocation runs at a time, and records of a
 /// batch run concurrently on it. Nothing here makes a network call before the first
 /// invocation, which keeps cold starts short.
-pub fn run<H: EventHandler>(handler: H) -> Result<(), Error> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?
-        .block_on(serve(handler))
+pub fn run<H: EventHandler<State = ()>>(handler: H) -> Result<(), Error> {
+    run_with_state(handler, async { Ok::<(), Error>(()) })
 }
 
-/// [`run`], after `init` has run on the same runtime: the entry point of a `main` that builds
-/// clients of its own before serving, e.g. a `Publisher` from `aws::sdk_config` (features
-/// `publisher`, `dynamodb`), kept in a `static` `OnceLock` where the handler finds it
-/// (handlers are free functions: nothing can be handed to them).
+/// [`run`] for a handler with state: `state` builds it once, on the same runtime, after
+/// logging is set up and before the configuration is read; every invocation of this
+/// container then shares it. `#[event_handler(state = build)]` generates a `main` that calls
+/// this with `build()`.
 ///
-/// `init` runs after logging is set up and before the configuration is read. Like the rest of
-/// init it should make no network call (build clients, don't call them): calls during init
-/// lengthen every cold start. An error from `init` ends the process before the first poll.
+/// Like the rest of init, building the state should make no network call (build clients,
+/// don't call them): calls during init lengthen every cold start. An error ends the process
+/// before the first poll, with its message in the function's log.
 ///
-/// ```ignore
-/// static PUBLISHER: OnceLock<Publisher> = OnceLock::new();
+/// ```no_run
+/// # use tidings::{Context, Envelope, HandlerError};
+/// # #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema, tidings::Event)]
+/// # #[event(type = "example.note.taken", version = 1)]
+/// # struct NoteTaken { text: String }
+/// struct Notes {
+///     prefix: String,
+/// }
+///
+/// async fn notes() -> Result<Notes, tidings::lambda::Error> {
+///     Ok(Notes { prefix: std::env::var("NOTE_PREFIX")? })
+/// }
+///
+/// #[tidings::event_handler(main = false)]
+/// async fn take_note(
+///     event: Envelope<NoteTaken>,
+///     _ctx: &Context,
+///     notes: &Notes,
+/// ) -> Result<(), HandlerError> {
+///     println!("{}{}", notes.prefix, event.data.text);
+///     Ok(())
+/// }
 ///
 /// fn main() -> Result<(), tidings::lambda::Error> {
-///     tidings::lambda::run_with(my_handler, async {
-///         let sdk = tidings::aws::sdk_config().await;
-///         let _ = PUBLISHER.set(Publisher::new(&sdk, "orders-service"));
-///         Ok(())
-///     })
+///     tidings::lambda::run_with_state(take_note, notes())
 /// }
 /// ```
-pub fn run_with<H: EventHandler>(
+pub fn run_with_state<H, E>(
     handler: H,
-    init: impl Future<Output = Result<(), Error>>,
-) -> Result<(), Error> {
-    // The same runtime as `run`: a multi-thread one would cost cold-start time for nothing.
+    state: impl Future<Output = Result<H::State, E>>,
+) -> Result<(), Error>
+where
+    H: EventHandler,
+    E: Into<Error>,
+{
+    // A current-thread runtime: a multi-thread one would cost cold-start time for nothing.
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
         .block_on(async {
             crate::telemetry::init();
-            init.await?;
-            serve(handler).await
+            let state = state.await.map_err(Into::into)?;
+            serve_with_state(handler, state).await
         })
 }
 
 /// [`run`] inside an existing Tokio runtime.
-pub async fn serve<H: EventHandler>(handler: H) -> Result<(), Error> {
+pub async fn serve<H: EventHandler<State = ()>>(handler: H) -> Result<(), Error> {
+    serve_with_state(handler, ()).await
+}
+
+/// [`run_with_state`] inside an existing Tokio runtime, with the state already built.
+pub async fn serve_with_state<H: EventHandler>(handler: H, state: H::State) -> Result<(), Error> {
     crate::telemetry::init();
     check_lambda_environment(|name| std::env::var_os(name).is_some())?;
-    let processor = Arc::new(processor_from_env(handler).await?);
+    let processor = Arc::new(processor_from_env(handler, state).await?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Invocation>| {
         let processor = Arc::clone(&processor);
         async move { answer(&processor, event).await }
@@ -105,11 +127,14 @@ pub fn check_lambda_environment(is_set: impl Fn(&str) -> bool) -> Result<(), Err
     .into())
 }
 
-/// Builds the processor the environment describes.
-pub async fn processor_from_env<H: EventHandler>(handler: H) -> Result<Processor<H>, Error> {
+/// Builds the processor the environment describes, handing `state` to the handler.
+pub async fn processor_from_env<H: EventHandler>(
+    handler: H,
+    state: H::State,
+) -> Result<Processor<H>, Error> {
     let config = Config::from_env(H::OPTIONS)?;
     #[cfg_attr(not(feature = "dynamodb"), allow(unused_mut))]
-    let mut processor = Processor::new(handler)
+    let mut processor = Processor::with_state(handler, state)
         .with_options(config.options.clone())
         .with_function_name(&config.function_name)
         .with_metrics_namespace(config.metrics_namespace);

@@ -693,7 +693,7 @@ fn rows() -> Vec<Row> {
 }
 
 /// Runs `input` through a fresh processor of `handler`, with a dead-letter queue if `dlq`.
-async fn run<H: EventHandler>(
+async fn run<H: EventHandler<State = ()>>(
     handler: H,
     input: &Input,
     dlq: Option<Arc<MemoryDeadLetterQueue>>,

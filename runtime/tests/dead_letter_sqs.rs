@@ -312,7 +312,7 @@ const CHILD_VAR: &str = "TIDINGS_TEST_DLQ_FROM_ENV_CHILD";
 #[tokio::test]
 async fn processor_from_env_sends_rejected_records_to_the_configured_queue() {
     if std::env::var_os(CHILD_VAR).is_some() {
-        let processor = tidings::lambda::processor_from_env(refuse_damaged)
+        let processor = tidings::lambda::processor_from_env(refuse_damaged, ())
             .await
             .expect("processor_from_env");
         let poison = poison_body("0193a5b2-2222-7e3f-8a9b-0c1d2e3f4a5b");

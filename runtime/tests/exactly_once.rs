@@ -108,7 +108,10 @@ struct Outcomes {
 }
 
 /// Runs `scenario` through `handler`; returns the events and every outcome they met.
-async fn run<H: EventHandler>(handler: H, scenario: &Scenario) -> (Vec<CaseEvent>, Outcomes) {
+async fn run<H: EventHandler<State = ()>>(
+    handler: H,
+    scenario: &Scenario,
+) -> (Vec<CaseEvent>, Outcomes) {
     let mut events = Vec::new();
     for scripts in &scenario.subjects {
         let subject = unique("subject");

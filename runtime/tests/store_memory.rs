@@ -12,17 +12,29 @@ const T: EpochMillis = 1_800_000_000_000;
 const LOCK: EpochMillis = 30_000;
 const TTL: EpochMillis = 3_600_000;
 
-/// Every claim of `key` in these tests is made by one owner, named after the key; the
-/// conformance suite covers owners that differ.
+/// Every claim is a new delivery with an owner of its own, `owner-of-{key}-{n}`; a
+/// completion or release of a key is made by the owner of its latest claim.
+static GENERATIONS: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, u32>>> =
+    std::sync::LazyLock::new(Default::default);
+
+fn new_owner(key: &str) -> LockOwner {
+    let mut generations = GENERATIONS.lock().unwrap();
+    let n = generations.entry(key.to_owned()).or_default();
+    *n += 1;
+    LockOwner::from_text(format!("owner-of-{key}-{n}"))
+}
+
+/// The owner of the latest claim of `key`.
 fn owner(key: &str) -> LockOwner {
-    LockOwner::from_text(format!("owner-of-{key}"))
+    let n = GENERATIONS.lock().unwrap().get(key).copied().unwrap_or(0);
+    LockOwner::from_text(format!("owner-of-{key}-{n}"))
 }
 
 fn plain(key: &str, hash: &str, lock_expires_at: EpochMillis) -> Claim {
     Claim {
         key: key.to_owned(),
         payload_hash: hash.to_owned(),
-        owner: owner(key),
+        owner: new_owner(key),
         lock_expires_at,
         ordering: None,
     }
@@ -424,7 +436,10 @@ mod flaky {
             1,
             "only `d` reached the store"
         );
-        let all = [&first[..], &second[..]].concat();
+        // Delivered again: new claims of the same keys.
+        let all: Vec<Claim> = ["a", "b", "c", "d"]
+            .map(|key| plain(key, "h1", T + LOCK))
+            .into();
         let answer = store.claim(&all, T).await;
         let expected = vec![
             Ok(ClaimOutcome::Acquired),

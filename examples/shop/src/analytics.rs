@@ -35,9 +35,12 @@ impl OrderEvent {
 
 /// Counts order events.
 #[tidings::event_handler(on_unknown_type = "ignore", source = "sqs", main = false)]
-pub async fn analytics(event: Envelope<OrderEvent>, _ctx: &Context) -> Result<(), HandlerError> {
-    crate::services()
-        .counter
+pub async fn analytics(
+    event: Envelope<OrderEvent>,
+    _ctx: &Context,
+    shop: &crate::Services,
+) -> Result<(), HandlerError> {
+    shop.counter
         .count(&event.attributes.event_type, Some(event.data.order_id()))
         .await?;
     Ok(())
@@ -50,11 +53,12 @@ mod tests {
     use tidings::{Outcome, Processor};
 
     use super::*;
-    use crate::memory;
+    use crate::MemoryServices;
     use crate::test_support::{cancelled, placed, unique};
 
     #[tokio::test]
     async fn each_order_event_type_is_counted_once_and_another_type_is_ignored() {
+        let shop = MemoryServices::demo();
         let order_id = unique("order");
         let order = placed(&order_id, &[("mug-red", 1)]);
         let customer_id = unique("customer");
@@ -93,7 +97,7 @@ mod tests {
             .event(&Envelope::new(sources::CUSTOMERS, profile))
             .duplicate(0);
 
-        let processor = Processor::new(analytics);
+        let processor = Processor::with_state(analytics, shop.services());
         let result = invoke(&processor, &batch).await;
 
         assert_eq!(
@@ -108,7 +112,7 @@ mod tests {
             ]
         );
         assert_eq!(result.sqs_response().unwrap().batch_item_failures, []);
-        let counter = &memory().counter;
+        let counter = &shop.counter;
         for event_type in [
             "shop.order.placed",
             "shop.stock.reserved",

@@ -11,11 +11,12 @@ use crate::outbox::Email;
 
 /// Sends the confirmation of a placed order, once per order.
 #[tidings::event_handler(idempotency_key = "order_id", source = "sqs", main = false)]
-pub async fn email(event: Envelope<OrderPlaced>, _ctx: &Context) -> Result<(), HandlerError> {
-    crate::services()
-        .outbox
-        .send(confirmation(&event.data))
-        .await?;
+pub async fn email(
+    event: Envelope<OrderPlaced>,
+    _ctx: &Context,
+    shop: &crate::Services,
+) -> Result<(), HandlerError> {
+    shop.outbox.send(confirmation(&event.data)).await?;
     Ok(())
 }
 
@@ -57,7 +58,7 @@ mod tests {
     use tidings::{Outcome, Processor};
 
     use super::*;
-    use crate::memory;
+    use crate::MemoryServices;
     use crate::test_support::{placed, unique};
 
     #[test]
@@ -86,10 +87,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_duplicated_delivery_sends_one_confirmation() {
+        let shop = MemoryServices::demo();
         let order_id = unique("order");
         let event = Envelope::new(sources::ORDERS, placed(&order_id, &[("mug-blue", 1)]));
 
-        let processor = Processor::new(email);
+        let processor = Processor::with_state(email, shop.services());
         let batch = Batch::sqs().event(&event).duplicate(0);
         let result = invoke(&processor, &batch).await;
 
@@ -97,21 +99,19 @@ mod tests {
             result.outcomes(),
             [&Outcome::Processed, &Outcome::Duplicate]
         );
-        assert_eq!(
-            memory().outbox.sent_for(&order_id),
-            [confirmation(&event.data)]
-        );
+        assert_eq!(shop.outbox.sent_for(&order_id), [confirmation(&event.data)]);
     }
 
     #[tokio::test]
     async fn an_order_published_again_with_a_new_event_id_sends_no_second_confirmation() {
+        let shop = MemoryServices::demo();
         let order_id = unique("order");
         let order = placed(&order_id, &[("teapot", 1)]);
         let first = Envelope::new(sources::ORDERS, order.clone());
         let again = Envelope::new(sources::ORDERS, order.clone());
         assert_ne!(first.id(), again.id());
 
-        let processor = Processor::new(email);
+        let processor = Processor::with_state(email, shop.services());
         let one = invoke(&processor, &Batch::sqs().event(&first)).await;
         let two = invoke(&processor, &Batch::sqs().event(&again)).await;
         // And both copies in one batch, once more, as a queue may deliver them.
@@ -120,23 +120,24 @@ mod tests {
         assert_eq!(one.outcomes(), [&Outcome::Processed]);
         assert_eq!(two.outcomes(), [&Outcome::Duplicate]);
         assert_eq!(both.outcomes(), [&Outcome::Duplicate, &Outcome::Duplicate]);
-        assert_eq!(memory().outbox.sent_for(&order_id), [confirmation(&order)]);
+        assert_eq!(shop.outbox.sent_for(&order_id), [confirmation(&order)]);
     }
 
     #[tokio::test]
     async fn two_copies_of_a_new_order_in_one_batch_send_one_confirmation() {
+        let shop = MemoryServices::demo();
         let order_id = unique("order");
         let order = placed(&order_id, &[("teapot", 2)]);
         let first = Envelope::new(sources::ORDERS, order.clone());
         let again = Envelope::new(sources::ORDERS, order.clone());
 
-        let processor = Processor::new(email);
+        let processor = Processor::with_state(email, shop.services());
         let result = invoke(&processor, &Batch::sqs().event(&first).event(&again)).await;
 
         assert_eq!(
             result.outcomes(),
             [&Outcome::Processed, &Outcome::Duplicate]
         );
-        assert_eq!(memory().outbox.sent_for(&order_id), [confirmation(&order)]);
+        assert_eq!(shop.outbox.sent_for(&order_id), [confirmation(&order)]);
     }
 }

@@ -28,8 +28,8 @@ pub enum InventoryEvent {
 pub async fn inventory(
     event: Envelope<InventoryEvent>,
     _ctx: &Context,
+    shop: &Services,
 ) -> Result<(), HandlerError> {
-    let shop = crate::services();
     match event.data {
         InventoryEvent::Placed(order) => confirm(shop, order).await,
         InventoryEvent::Cancelled(order) => release(shop, order).await,
@@ -83,19 +83,21 @@ mod tests {
 
     use super::*;
     use crate::test_support::{cancelled, placed, unique};
-    use crate::{LOCAL_WAREHOUSE, StockBook, memory};
+    use crate::{LOCAL_WAREHOUSE, MemoryServices, StockBook};
 
     /// A SKU of its own with `stock` units.
-    fn stocked_sku(stock: u32) -> String {
+    fn stocked_sku(shop: &MemoryServices, stock: u32) -> String {
         let sku = unique("inventory-sku");
-        memory().add_item(&sku, Money::eur(1000), stock);
+        shop.add_item(&sku, Money::eur(1000), stock);
         sku
     }
 
     /// The `StockReserved` events published about `order_id`, with their envelopes.
-    fn reserved_about(order_id: &str) -> Vec<(Envelope<serde_json::Value>, StockReserved)> {
-        memory()
-            .events
+    fn reserved_about(
+        shop: &MemoryServices,
+        order_id: &str,
+    ) -> Vec<(Envelope<serde_json::Value>, StockReserved)> {
+        shop.events
             .published_about(order_id)
             .into_iter()
             .filter(|e| e.attributes.event_type == "shop.stock.reserved")
@@ -108,23 +110,20 @@ mod tests {
 
     #[tokio::test]
     async fn a_placed_order_confirms_the_api_hold_and_announces_it() {
-        let sku = stocked_sku(10);
+        let shop = MemoryServices::demo();
+        let sku = stocked_sku(&shop, 10);
         let order_id = unique("order");
         let order = placed(&order_id, &[(&sku, 2)]);
         // What the orders API did before answering the customer.
-        memory()
-            .stock
-            .reserve(&order_id, &order.lines)
-            .await
-            .unwrap();
+        shop.stock.reserve(&order_id, &order.lines).await.unwrap();
         let event = Envelope::new(sources::ORDERS, order).with_sequence(1);
 
-        let processor = Processor::new(inventory);
+        let processor = Processor::with_state(inventory, shop.services());
         let result = invoke(&processor, &Batch::sqs().event(&event)).await;
 
         assert_eq!(result.outcomes(), [&Outcome::Processed]);
-        assert_eq!(memory().stock.available(&sku), 8, "held once, not twice");
-        let reserved = reserved_about(&order_id);
+        assert_eq!(shop.stock.available(&sku), 8, "held once, not twice");
+        let reserved = reserved_about(&shop, &order_id);
         assert_eq!(reserved.len(), 1);
         let (envelope, data) = &reserved[0];
         assert_eq!(
@@ -148,27 +147,29 @@ mod tests {
 
     #[tokio::test]
     async fn a_placed_order_without_a_hold_here_is_reserved_now() {
-        let sku = stocked_sku(5);
+        let shop = MemoryServices::demo();
+        let sku = stocked_sku(&shop, 5);
         let order_id = unique("order");
         let event =
             Envelope::new(sources::ORDERS, placed(&order_id, &[(&sku, 3)])).with_sequence(1);
 
-        let processor = Processor::new(inventory);
+        let processor = Processor::with_state(inventory, shop.services());
         let result = invoke(&processor, &Batch::sqs().event(&event)).await;
 
         assert_eq!(result.outcomes(), [&Outcome::Processed]);
-        assert_eq!(memory().stock.available(&sku), 2);
-        assert_eq!(reserved_about(&order_id).len(), 1);
+        assert_eq!(shop.stock.available(&sku), 2);
+        assert_eq!(reserved_about(&shop, &order_id).len(), 1);
     }
 
     #[tokio::test]
     async fn a_placed_order_out_of_stock_is_rejected_without_retry() {
-        let sku = stocked_sku(1);
+        let shop = MemoryServices::demo();
+        let sku = stocked_sku(&shop, 1);
         let order_id = unique("order");
         let event =
             Envelope::new(sources::ORDERS, placed(&order_id, &[(&sku, 2)])).with_sequence(1);
 
-        let processor = Processor::new(inventory);
+        let processor = Processor::with_state(inventory, shop.services());
         let result = invoke(&processor, &Batch::sqs().event(&event)).await;
 
         let reason = result.records[0].outcome.reason().expect("rejected");
@@ -181,38 +182,40 @@ mod tests {
             reason.message,
             format!("not enough `{sku}` in stock: 2 requested, 1 available")
         );
-        assert_eq!(memory().stock.available(&sku), 1);
-        assert!(reserved_about(&order_id).is_empty());
+        assert_eq!(shop.stock.available(&sku), 1);
+        assert!(reserved_about(&shop, &order_id).is_empty());
     }
 
     #[tokio::test]
     async fn a_cancelled_order_releases_its_stock() {
-        let sku = stocked_sku(10);
+        let shop = MemoryServices::demo();
+        let sku = stocked_sku(&shop, 10);
         let order_id = unique("order");
         let order = placed(&order_id, &[(&sku, 4)]);
         let placed_event = Envelope::new(sources::ORDERS, order.clone()).with_sequence(1);
         let cancel_event = Envelope::new(sources::ORDERS, cancelled(&order)).with_sequence(2);
 
-        let processor = Processor::new(inventory);
+        let processor = Processor::with_state(inventory, shop.services());
         let first = invoke(&processor, &Batch::sqs().event(&placed_event)).await;
         assert_eq!(first.outcomes(), [&Outcome::Processed]);
-        assert_eq!(memory().stock.available(&sku), 6);
+        assert_eq!(shop.stock.available(&sku), 6);
 
         let second = invoke(&processor, &Batch::sqs().event(&cancel_event)).await;
         assert_eq!(second.outcomes(), [&Outcome::Processed]);
-        assert_eq!(memory().stock.available(&sku), 10);
-        assert_eq!(memory().stock.held_by(&order_id), Vec::new());
+        assert_eq!(shop.stock.available(&sku), 10);
+        assert_eq!(shop.stock.held_by(&order_id), Vec::new());
     }
 
     #[tokio::test]
     async fn a_placed_order_arriving_after_its_cancellation_is_stale() {
-        let sku = stocked_sku(10);
+        let shop = MemoryServices::demo();
+        let sku = stocked_sku(&shop, 10);
         let order_id = unique("order");
         let order = placed(&order_id, &[(&sku, 4)]);
         let placed_event = Envelope::new(sources::ORDERS, order.clone()).with_sequence(1);
         let cancel_event = Envelope::new(sources::ORDERS, cancelled(&order)).with_sequence(2);
 
-        let processor = Processor::new(inventory);
+        let processor = Processor::with_state(inventory, shop.services());
         let first = invoke(&processor, &Batch::sqs().event(&cancel_event)).await;
         assert_eq!(first.outcomes(), [&Outcome::Processed]);
         let late = invoke(&processor, &Batch::sqs().event(&placed_event)).await;
@@ -224,20 +227,21 @@ mod tests {
                 newest: 2
             }]
         );
-        assert_eq!(memory().stock.available(&sku), 10, "nothing held again");
-        assert_eq!(memory().stock.held_by(&order_id), Vec::new());
-        assert!(reserved_about(&order_id).is_empty());
+        assert_eq!(shop.stock.available(&sku), 10, "nothing held again");
+        assert_eq!(shop.stock.held_by(&order_id), Vec::new());
+        assert!(reserved_about(&shop, &order_id).is_empty());
     }
 
     #[tokio::test]
     async fn in_one_batch_the_older_event_of_an_order_is_stale() {
-        let sku = stocked_sku(10);
+        let shop = MemoryServices::demo();
+        let sku = stocked_sku(&shop, 10);
         let order_id = unique("order");
         let order = placed(&order_id, &[(&sku, 1)]);
         let placed_event = Envelope::new(sources::ORDERS, order.clone()).with_sequence(1);
         let cancel_event = Envelope::new(sources::ORDERS, cancelled(&order)).with_sequence(2);
 
-        let processor = Processor::new(inventory);
+        let processor = Processor::with_state(inventory, shop.services());
         let batch = Batch::sqs().event(&cancel_event).event(&placed_event);
         let result = invoke(&processor, &batch).await;
 
@@ -251,6 +255,6 @@ mod tests {
                 }
             ]
         );
-        assert_eq!(memory().stock.available(&sku), 10);
+        assert_eq!(shop.stock.available(&sku), 10);
     }
 }

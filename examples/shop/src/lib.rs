@@ -15,9 +15,8 @@
 //!
 //! Side effects go through small traits ([`StockBook`], [`OrderBook`], [`Outbox`],
 //! [`EventCounter`], [`PaymentsLedger`], [`EventSink`]) with in-memory implementations.
-//! Handlers are free functions, so they reach their dependencies through the process-wide
-//! [`services()`]: the in-memory backends of [`memory()`] unless [`install`] (or
-//! [`install_from_env`], which the binaries call) wired others first.
+//! Each handler takes them as its state, [`Services`]: each binary builds them once before
+//! serving ([`Services::from_env`]), and tests and the demo build their own.
 
 #![warn(missing_docs)]
 
@@ -47,9 +46,6 @@ pub use error::BackendError;
 pub use ledger::{MemoryPaymentsLedger, PaymentsLedger};
 pub use order_book::{MemoryOrderBook, OrderBook};
 pub use outbox::{MemoryOutbox, Outbox};
-pub use services::{
-    AlreadyInstalled, EVENTS_TOPIC_VAR, EnvError, LOCAL_WAREHOUSE, MemoryServices, Services,
-    install, install_from_env, memory, services,
-};
+pub use services::{EVENTS_TOPIC_VAR, EnvError, LOCAL_WAREHOUSE, MemoryServices, Services};
 pub use sink::{EventSink, MemoryEventSink};
 pub use stock::{MemoryStockBook, StockBook};

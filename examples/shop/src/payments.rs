@@ -30,6 +30,7 @@ pub struct NotACapture {
 pub async fn payments(
     event: Envelope<PaymentCaptured>,
     _ctx: &Context,
+    shop: &crate::Services,
 ) -> Result<(), HandlerError> {
     let captured = event.data;
     if captured.amount.amount_cents <= 0 {
@@ -44,10 +45,7 @@ pub async fn payments(
         payment_id: captured.payment_id,
         amount: captured.amount,
     };
-    crate::services()
-        .payments
-        .record(&captured.order_id, capture)
-        .await?;
+    shop.payments.record(&captured.order_id, capture).await?;
     Ok(())
 }
 
@@ -58,7 +56,7 @@ mod tests {
     use tidings::{Outcome, Processor, ReasonCode};
 
     use super::*;
-    use crate::memory;
+    use crate::MemoryServices;
     use crate::test_support::unique;
 
     fn captured(order_id: &str, payment_id: &str, cents: i64) -> Envelope<PaymentCaptured> {
@@ -84,20 +82,21 @@ mod tests {
 
     #[tokio::test]
     async fn captures_of_an_order_are_recorded_in_order() {
+        let shop = MemoryServices::demo();
         let order_id = unique("order");
         let batch = Batch::sqs_fifo()
             .event(&captured(&order_id, "pay-1", 1000))
             .event(&captured(&order_id, "pay-2", 500));
 
-        let result = invoke(&Processor::new(payments), &batch).await;
+        let result = invoke(&Processor::with_state(payments, shop.services()), &batch).await;
 
         assert_eq!(
             result.outcomes(),
             [&Outcome::Processed, &Outcome::Processed]
         );
-        assert!(memory().payments.is_paid(&order_id));
+        assert!(shop.payments.is_paid(&order_id));
         assert_eq!(
-            memory().payments.captures(&order_id),
+            shop.payments.captures(&order_id),
             [
                 Capture {
                     payment_id: "pay-1".into(),
@@ -113,6 +112,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failing_capture_blocks_the_rest_of_its_order_while_another_order_proceeds() {
+        let shop = MemoryServices::demo();
         let blocked = unique("order");
         let other = unique("order");
         let batch = Batch::sqs_fifo()
@@ -120,7 +120,7 @@ mod tests {
             .event(&captured(&other, "pay-other", 700))
             .event(&captured(&blocked, "pay-later", 1000));
 
-        let result = invoke(&Processor::new(payments), &batch).await;
+        let result = invoke(&Processor::with_state(payments, shop.services()), &batch).await;
 
         let outcomes = result.outcomes();
         assert_eq!(
@@ -139,10 +139,10 @@ mod tests {
         assert_eq!(held_back.code, ReasonCode::GroupBlocked);
         // SQS is told to deliver the failed capture and the one held back again.
         assert_eq!(failed_ids(&result), ["msg-0", "msg-2"]);
-        assert!(!memory().payments.is_paid(&blocked));
-        assert_eq!(memory().payments.captures(&blocked), []);
+        assert!(!shop.payments.is_paid(&blocked));
+        assert_eq!(shop.payments.captures(&blocked), []);
         assert_eq!(
-            memory().payments.captures(&other),
+            shop.payments.captures(&other),
             [Capture {
                 payment_id: "pay-other".into(),
                 amount: Money::eur(700)

@@ -1,11 +1,8 @@
-//! The services' dependencies, wired once per process: [`services()`].
-//!
-//! `#[event_handler]` functions are free functions of `(Envelope, &Context)`, so they cannot
-//! be handed their dependencies. They read them from one process-wide [`Services`] instead,
-//! set once: by [`install`] (or [`install_from_env`], which the binaries call before serving)
-//! or, when nothing was installed, on first use, with the in-memory backends of [`memory()`].
+//! The services' dependencies: [`Services`], each handler's state. Each binary builds them
+//! once, before serving ([`Services::from_env`]); tests and the demo build their own from
+//! [`MemoryServices`], so nothing is shared between them.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use shop_events::Money;
 
@@ -127,9 +124,9 @@ pub struct EnvError {
 }
 
 impl Services {
-    /// The services the environment describes: the in-memory backends of [`memory()`], with
-    /// events published to the SNS topic `SHOP_EVENTS_TOPIC_ARN` when it is set (which needs
-    /// the `aws` feature).
+    /// The services the environment describes: in-memory backends stocked as
+    /// [`MemoryServices::demo`], with events published to the SNS topic
+    /// `SHOP_EVENTS_TOPIC_ARN` when it is set (which needs the `aws` feature).
     pub fn from_env() -> Result<Self, EnvError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -137,7 +134,7 @@ impl Services {
     /// [`from_env`](Self::from_env) reading variables through `lookup`.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, EnvError> {
         #[cfg_attr(not(feature = "aws"), allow(unused_mut))]
-        let mut services = memory().services();
+        let mut services = MemoryServices::demo().services();
         match lookup(EVENTS_TOPIC_VAR).filter(|arn| !arn.is_empty()) {
             None => {
                 if lookup("AWS_LAMBDA_RUNTIME_API").is_some() {
@@ -162,80 +159,5 @@ impl Services {
             }
         }
         Ok(services)
-    }
-}
-
-static MEMORY: OnceLock<MemoryServices> = OnceLock::new();
-static SERVICES: OnceLock<Services> = OnceLock::new();
-
-/// The process's in-memory backends, stocked as [`MemoryServices::demo`]. [`services()`] uses
-/// them unless others were installed.
-pub fn memory() -> &'static MemoryServices {
-    MEMORY.get_or_init(MemoryServices::demo)
-}
-
-/// The services of this process: those installed, or else the in-memory ones of
-/// [`memory()`], fixed from the first call on.
-pub fn services() -> &'static Services {
-    SERVICES.get_or_init(|| memory().services())
-}
-
-/// [`install`] was called after the services were set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "the shop's services were already set (by an earlier install, or by a first use of \
-     shop::services()); install them once, before anything uses them"
-)]
-pub struct AlreadyInstalled;
-
-/// Sets the services of this process. Call it once, before any handler runs.
-pub fn install(services: Services) -> Result<(), AlreadyInstalled> {
-    SERVICES.set(services).map_err(|_| AlreadyInstalled)
-}
-
-/// Installs [`Services::from_env`]: what each binary does before it serves.
-pub fn install_from_env() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    install(Services::from_env()?)?;
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn without_a_topic_events_stay_in_memory() {
-        let services = Services::from_lookup(|_| None).unwrap();
-        assert!(Arc::ptr_eq(
-            &services.events,
-            &(memory().events.clone() as Arc<dyn EventSink>)
-        ));
-    }
-
-    #[cfg(not(feature = "aws"))]
-    #[test]
-    fn a_topic_needs_the_aws_feature() {
-        let error = Services::from_lookup(|name| {
-            (name == EVENTS_TOPIC_VAR).then(|| "arn:aws:sns:eu-west-1:1:shop".to_owned())
-        })
-        .unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "environment variable SHOP_EVENTS_TOPIC_ARN is set but publishing to SNS needs the \
-             shop built with the `aws` feature"
-        );
-    }
-
-    #[cfg(feature = "aws")]
-    #[test]
-    fn a_topic_replaces_the_memory_sink() {
-        let services = Services::from_lookup(|name| {
-            (name == EVENTS_TOPIC_VAR).then(|| "arn:aws:sns:eu-west-1:1:shop".to_owned())
-        })
-        .unwrap();
-        assert!(!Arc::ptr_eq(
-            &services.events,
-            &(memory().events.clone() as Arc<dyn EventSink>)
-        ));
     }
 }

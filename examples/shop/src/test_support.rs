@@ -1,8 +1,8 @@
 //! What the tests of the services share.
 //!
-//! The consumers reach the process-wide [`crate::memory()`] backends, which every test of
-//! this binary shares while running in parallel; each test therefore names its own orders,
-//! customers and SKUs with [`unique`], and looks only at what concerns them.
+//! Each test builds its own in-memory services ([`crate::MemoryServices`]) and hands them to
+//! the handler as its state; names still come from [`unique`], so that a test's orders are
+//! easy to tell apart in its output.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

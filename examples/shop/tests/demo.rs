@@ -5,6 +5,7 @@ mod demo_support;
 use std::process::Command;
 use std::time::Duration;
 
+use shop::MemoryServices;
 use shop::demo::{Options, ProgressMode, run_embedded};
 
 const SEED: u64 = 7;
@@ -17,21 +18,21 @@ fn options(seed: u64) -> Options {
     }
 }
 
-// The only test of this binary that runs the demo in-process: the demo routes what the
-// process's shared services publish, so two runs at once would take each other's events.
 #[tokio::test(flavor = "current_thread")]
 async fn the_embedded_demo_handles_each_event_once_and_dead_letters_only_the_poison() {
-    let first = run_embedded(&options(SEED))
+    let shop = MemoryServices::demo();
+    let first = run_embedded(&shop, &options(SEED))
         .await
         .expect("the demo runs to its end");
-    demo_support::check_run(&first);
+    demo_support::check_run(&first, &shop);
 
     // The same seed runs the same again, in the same process: same API answers, transport
     // and outcomes (only the order ids, made by the API, are new).
-    let second = run_embedded(&options(SEED))
+    let shop = MemoryServices::demo();
+    let second = run_embedded(&shop, &options(SEED))
         .await
         .expect("the demo runs to its end a second time");
-    demo_support::check_run(&second);
+    demo_support::check_run(&second, &shop);
     assert_eq!(second.consumers, first.consumers);
     assert_eq!(second.transport, first.transport);
     assert_eq!(second.api.refused, first.api.refused);

@@ -22,7 +22,8 @@ async fn the_demo_on_the_local_aws_server_handles_each_event_once_and_dead_lette
         progress: ProgressMode::Off,
         pace: Duration::ZERO,
     };
-    let report = run_endpoint(&endpoint, &options)
+    let shop = shop::MemoryServices::demo();
+    let report = run_endpoint(&endpoint, &shop, &options)
         .await
         .expect("the demo runs to its end on the local server");
     assert!(
@@ -31,5 +32,5 @@ async fn the_demo_on_the_local_aws_server_handles_each_event_once_and_dead_lette
             .starts_with(&format!("local AWS-API server at {endpoint}")),
         "{report}"
     );
-    demo_support::check_run(&report);
+    demo_support::check_run(&report, &shop);
 }

@@ -41,6 +41,7 @@ type MessageGroup<'a, E> = (Option<String>, Vec<&'a mut Record<E>>);
 /// queue.
 pub struct Processor<H: EventHandler> {
     handler: H,
+    state: Arc<H::State>,
     options: HandlerOptions,
     store: Arc<dyn Store>,
     dead_letters: Option<Arc<dyn DeadLetterQueue>>,
@@ -48,12 +49,28 @@ pub struct Processor<H: EventHandler> {
     metrics_namespace: String,
 }
 
-impl<H: EventHandler> Processor<H> {
-    /// A processor with the handler's options, the in-memory store and no dead-letter queue.
+impl<H: EventHandler<State = ()>> Processor<H> {
+    /// A processor of a handler that takes no state, with the handler's options, the
+    /// in-memory store and no dead-letter queue.
     pub fn new(handler: H) -> Self {
+        Self::with_state(handler, ())
+    }
+}
+
+impl<H: EventHandler> Processor<H> {
+    /// A processor handing `state` to every call of `handler`, with the handler's options,
+    /// the in-memory store and no dead-letter queue.
+    pub fn with_state(handler: H, state: H::State) -> Self {
+        Self::with_shared_state(handler, Arc::new(state))
+    }
+
+    /// [`Processor::with_state`] with state the caller keeps a handle on too: a test that
+    /// inspects what the handler did, or several processors sharing one set of clients.
+    pub fn with_shared_state(handler: H, state: Arc<H::State>) -> Self {
         let options = H::OPTIONS;
         Self {
             handler,
+            state,
             key_prefix: options.name.to_owned(),
             options,
             store: Arc::new(MemoryStore::new()),
@@ -97,6 +114,11 @@ impl<H: EventHandler> Processor<H> {
     /// The CloudWatch namespace of the per-batch EMF metrics.
     pub fn metrics_namespace(&self) -> &str {
         &self.metrics_namespace
+    }
+
+    /// The state handed to every call of the handler.
+    pub fn state(&self) -> &H::State {
+        &self.state
     }
 
     /// The options in force.
@@ -195,11 +217,13 @@ impl<H: EventHandler> Processor<H> {
         let margin = self.options.deadline_margin;
         let limit = self.options.concurrency.max(1);
         let handler = &self.handler;
+        let state = &*self.state;
         // Each call owns its context, so that the calls' futures borrow nothing but the
         // handler, and the batch's future stays `Send` (a closure over borrowed contexts
         // makes the compiler ask for a lifetime-generic closure it cannot prove `Send`).
         let runs = calls.into_iter().map(|(envelope, cause, ctx, span)| {
-            async move { run::call(handler, envelope, cause, &ctx, margin).await }.instrument(span)
+            async move { run::call(handler, state, envelope, cause, &ctx, margin).await }
+                .instrument(span)
         });
         let runs: Vec<Outcome> = if held.len() <= limit {
             // Within the bound every call runs at once, as `buffered` would run them; a
@@ -305,6 +329,7 @@ impl<H: EventHandler> Processor<H> {
         }
         let outcome = run::call(
             &self.handler,
+            &self.state,
             ready.envelope,
             ready.cause,
             &ready.ctx,

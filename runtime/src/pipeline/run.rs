@@ -20,6 +20,7 @@ use crate::outcome::{Outcome, ReasonCode};
 /// event passes on to the events it causes, ambient while the handler runs.
 pub(crate) async fn call<H: EventHandler>(
     handler: &H,
+    state: &H::State,
     envelope: Envelope<H::Events>,
     cause: Arc<Cause>,
     ctx: &Context,
@@ -27,7 +28,7 @@ pub(crate) async fn call<H: EventHandler>(
 ) -> Outcome {
     let guarded = AssertUnwindSafe(crate::causation::with_shared_cause(
         cause,
-        handler.handle(envelope, ctx),
+        handler.handle(envelope, ctx, state),
     ))
     .catch_unwind();
     let mut guarded = pin!(guarded);

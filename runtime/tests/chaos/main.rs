@@ -124,7 +124,7 @@ fn run_name(store: &str, mode: Mode, seed: u64) -> String {
 /// One chaos run of `handler` in `mode` on `store`, from `seed`.
 async fn run<H, S>(handler: H, mode: Mode, store: S, events: usize, seed: u64, label: &str)
 where
-    H: EventHandler,
+    H: EventHandler<State = ()>,
     S: Store,
 {
     support::quiet_planned_panics();
@@ -617,7 +617,7 @@ fn print_report(label: &str, mode: Mode, seed: u64, report: &Report) {
 }
 
 /// Handlers made by `#[event_handler]` are `Copy` unit structs: each run takes its own.
-async fn memory_run<H: EventHandler + Copy>(handler: H, mode: Mode) {
+async fn memory_run<H: EventHandler<State = ()> + Copy>(handler: H, mode: Mode) {
     let events = env_number("TIDINGS_CHAOS_EVENTS", 2000);
     for seed in seeds() {
         let store = tidings::MemoryStore::new();
@@ -645,7 +645,7 @@ mod dynamodb {
     use super::*;
     use tidings::store::DynamoDbStore;
 
-    async fn dynamodb_run<H: EventHandler + Default>(mode: Mode) {
+    async fn dynamodb_run<H: EventHandler<State = ()> + Default>(mode: Mode) {
         let events = env_number("TIDINGS_CHAOS_DYNAMODB_EVENTS", 300);
         let config = common::dynamodb_config().await;
         for seed in seeds() {

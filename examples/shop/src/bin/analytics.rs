@@ -1,6 +1,7 @@
 //! The analytics Lambda function: [`shop::analytics::analytics`] behind the tidings pipeline.
 
 fn main() -> Result<(), tidings::lambda::Error> {
-    shop::install_from_env()?;
-    tidings::lambda::run(shop::analytics::analytics)
+    tidings::lambda::run_with_state(shop::analytics::analytics, async {
+        shop::Services::from_env()
+    })
 }

@@ -1,6 +1,5 @@
 //! The email Lambda function: [`shop::email::email`] behind the tidings pipeline.
 
 fn main() -> Result<(), tidings::lambda::Error> {
-    shop::install_from_env()?;
-    tidings::lambda::run(shop::email::email)
+    tidings::lambda::run_with_state(shop::email::email, async { shop::Services::from_env() })
 }

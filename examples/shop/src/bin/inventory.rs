@@ -1,6 +1,7 @@
 //! The inventory Lambda function: [`shop::inventory::inventory`] behind the tidings pipeline.
 
 fn main() -> Result<(), tidings::lambda::Error> {
-    shop::install_from_env()?;
-    tidings::lambda::run(shop::inventory::inventory)
+    tidings::lambda::run_with_state(shop::inventory::inventory, async {
+        shop::Services::from_env()
+    })
 }

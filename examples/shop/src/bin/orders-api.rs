@@ -1,6 +1,5 @@
 //! The orders API Lambda function, behind an API Gateway HTTP API: [`shop::orders`].
 
 fn main() -> Result<(), lambda_runtime::Error> {
-    shop::install_from_env()?;
     shop::orders::run()
 }

@@ -1,6 +1,7 @@
 //! The payments Lambda function: [`shop::payments::payments`] behind the tidings pipeline.
 
 fn main() -> Result<(), tidings::lambda::Error> {
-    shop::install_from_env()?;
-    tidings::lambda::run(shop::payments::payments)
+    tidings::lambda::run_with_state(shop::payments::payments, async {
+        shop::Services::from_env()
+    })
 }

@@ -106,7 +106,7 @@ async fn run(args: &Args) -> Result<Report, DemoError> {
     match &args.endpoint {
         None => {
             print!("{}", super::intro("embedded", args.options.seed)?);
-            super::run_embedded(&args.options).await
+            super::run_embedded(&crate::MemoryServices::demo(), &args.options).await
         }
         Some(endpoint) => run_endpoint(endpoint, &args.options).await,
     }
@@ -118,7 +118,7 @@ async fn run_endpoint(endpoint: &str, options: &Options) -> Result<Report, DemoE
         "{}",
         super::intro(&format!("local AWS-API server at {endpoint}"), options.seed)?
     );
-    super::run_endpoint(endpoint, options).await
+    super::run_endpoint(endpoint, &crate::MemoryServices::demo(), options).await
 }
 
 #[cfg(not(feature = "aws"))]

@@ -8,6 +8,8 @@ use tidings::pipeline::{BatchResult, InvocationInfo};
 use tidings::transport::Invocation;
 use tidings::{DeadLetterQueue, EventHandler, Processor, Store};
 
+use crate::Services;
+
 /// A consumer's processor, whatever its handler.
 ///
 /// The futures are not `Send`: the compiler cannot prove a generic `Processor`'s future
@@ -44,29 +46,32 @@ impl<H: EventHandler> Consume for Processor<H> {
     }
 }
 
-/// The processor of the shop's handler called `name`, on `store`, dead-lettering to
-/// `dead_letters`; `None` for a name that is not one of the shop's consumers.
+/// The processor of the shop's handler called `name`, with `services` as its state, on
+/// `store`, dead-lettering to `dead_letters`; `None` for a name that is not one of the shop's
+/// consumers.
 pub fn processor(
     name: &str,
+    services: Services,
     store: Arc<dyn Store>,
     dead_letters: Arc<dyn DeadLetterQueue>,
 ) -> Option<Box<dyn Consume>> {
-    fn boxed<H: EventHandler>(
+    fn boxed<H: EventHandler<State = Services>>(
         handler: H,
+        services: Services,
         store: Arc<dyn Store>,
         dead_letters: Arc<dyn DeadLetterQueue>,
     ) -> Box<dyn Consume> {
         Box::new(
-            Processor::new(handler)
+            Processor::with_state(handler, services)
                 .with_store(store)
                 .with_dead_letter_queue(dead_letters),
         )
     }
     Some(match name {
-        "inventory" => boxed(crate::inventory::inventory, store, dead_letters),
-        "email" => boxed(crate::email::email, store, dead_letters),
-        "analytics" => boxed(crate::analytics::analytics, store, dead_letters),
-        "payments" => boxed(crate::payments::payments, store, dead_letters),
+        "inventory" => boxed(crate::inventory::inventory, services, store, dead_letters),
+        "email" => boxed(crate::email::email, services, store, dead_letters),
+        "analytics" => boxed(crate::analytics::analytics, services, store, dead_letters),
+        "payments" => boxed(crate::payments::payments, services, store, dead_letters),
         _ => return None,
     })
 }

@@ -70,13 +70,6 @@ pub enum DemoError {
     /// The consumers could not be derived from the handlers.
     #[error(transparent)]
     Topology(#[from] TopologyError),
-    /// The demo needs the shop's in-memory services.
-    #[error(
-        "the shop's services in this process are not its in-memory ones (shop::install was \
-         called): the demo routes what the services publish itself, so run it in a process \
-         that installs nothing"
-    )]
-    ServicesInstalled,
     /// The queues did not drain in time.
     #[error(
         "the queues did not drain within {seconds} s of the demo's clock ({left} messages left); \
@@ -103,19 +96,4 @@ pub fn intro(mode: &str, seed: u64) -> Result<String, TopologyError> {
          them):\n{}\n",
         topology::describe(&topology::consumers()?)
     ))
-}
-
-/// The process's in-memory services, which both modes run the API and the handlers on;
-/// what they publish collects in its event sink until the demo routes it.
-fn memory_services() -> Result<&'static crate::MemoryServices, DemoError> {
-    let memory = crate::memory();
-    let events = &crate::services().events;
-    if std::ptr::addr_eq(
-        std::sync::Arc::as_ptr(events),
-        std::sync::Arc::as_ptr(&memory.events),
-    ) {
-        Ok(memory)
-    } else {
-        Err(DemoError::ServicesInstalled)
-    }
 }

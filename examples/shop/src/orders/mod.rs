@@ -68,21 +68,25 @@ async fn answer(
     }
 }
 
-/// Runs the orders API as a Lambda function with [`crate::services()`], on a current-thread
-/// runtime, as tidings runs the consumers.
+/// Runs the orders API as a Lambda function with the services the environment describes
+/// ([`crate::Services::from_env`]), on a current-thread runtime, as tidings runs the
+/// consumers.
 pub fn run() -> Result<(), lambda_runtime::Error> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
-        .block_on(serve())
+        .block_on(async {
+            tidings::telemetry::init();
+            serve(crate::Services::from_env()?).await
+        })
 }
 
-/// [`run`] inside an existing Tokio runtime.
-pub async fn serve() -> Result<(), lambda_runtime::Error> {
-    tidings::telemetry::init();
+/// Serves the orders API with `shop`, inside an existing Tokio runtime.
+pub async fn serve(shop: crate::Services) -> Result<(), lambda_runtime::Error> {
+    let shop = &shop;
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<ApiGatewayV2httpRequest>| async move {
-            Ok::<_, lambda_runtime::Error>(handle(event.payload, crate::services()).await)
+            Ok::<_, lambda_runtime::Error>(handle(event.payload, shop).await)
         },
     ))
     .await

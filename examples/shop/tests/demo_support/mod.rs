@@ -1,6 +1,7 @@
 //! What the demo's tests check of a run, whichever mode ran it: the report's numbers follow
 //! from the scenario, and the shop's in-memory state agrees with them.
 
+use shop::MemoryServices;
 use shop::demo::Report;
 use shop::demo::scenario::{CANCELLED, LATE_PLACEMENTS, ORDERS};
 use shop::demo::tally::Tally;
@@ -14,7 +15,7 @@ pub fn tally(report: &Report, name: &str) -> Tally {
 }
 
 /// Checks everything a finished run must show.
-pub fn check_run(report: &Report) {
+pub fn check_run(report: &Report, shop: &MemoryServices) {
     let text = report.to_string();
     assert!(report.drained(), "the queues did not drain:\n{text}");
 
@@ -89,7 +90,7 @@ pub fn check_run(report: &Report) {
     assert!(report.letters[0].reason.contains("version 3"), "{text}");
 
     check_rows(report, &text);
-    check_shop_state(report);
+    check_shop_state(report, shop);
 }
 
 /// The text has each consumer's row, with its numbers in the order of the header.
@@ -123,8 +124,7 @@ fn check_rows(report: &Report, text: &str) {
 /// What the consumers did to the shop agrees with the report: one email and one capture
 /// per order, no stock held for a cancelled order, and no StockReserved for a placement
 /// inventory skipped as stale.
-fn check_shop_state(report: &Report) {
-    let shop = shop::memory();
+fn check_shop_state(report: &Report, shop: &MemoryServices) {
     let mut skipped = 0;
     for order_id in &report.api.placed {
         assert_eq!(shop.outbox.sent_for(order_id).len(), 1, "{order_id}");

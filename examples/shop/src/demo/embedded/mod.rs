@@ -52,18 +52,17 @@ struct Fleet {
 
 /// Runs the demo in this process and reports what happened.
 ///
-/// The API and the handlers use the process's shop services ([`crate::services()`]), which
-/// must be the in-memory ones of [`crate::memory()`]; their stock is topped up to what the
-/// scenario needs, so the demo can run more than once in a process.
-pub async fn run(options: &Options) -> Result<Report, DemoError> {
-    let memory = super::memory_services()?;
+/// The API and the handlers share `memory`, the in-memory services of the run, which the
+/// caller keeps to look at afterwards; what they publish collects in its event sink until the
+/// demo routes it.
+pub async fn run(memory: &crate::MemoryServices, options: &Options) -> Result<Report, DemoError> {
     let services = memory.services();
     let mut rng = Rng::new(options.seed);
     let scenario = Scenario::build(&mut rng.fork());
     let mut script = Script::new(scenario, services, memory.stock.clone());
     let mut network = Network::new(rng.fork());
     let mut provider = rng.fork();
-    let mut fleet = Fleet::new(topology::consumers()?, &mut rng);
+    let mut fleet = Fleet::new(topology::consumers()?, &memory.services(), &mut rng);
     // Whatever an earlier use of the services left unrouted is not part of this run.
     memory.events.take();
     let epoch_ms = tidings::store::now_millis();
@@ -170,7 +169,7 @@ fn as_value<T: serde::Serialize>(envelope: Envelope<T>) -> Envelope<Value> {
 }
 
 impl Fleet {
-    fn new(consumers: Vec<Consumer>, rng: &mut Rng) -> Self {
+    fn new(consumers: Vec<Consumer>, services: &crate::Services, rng: &mut Rng) -> Self {
         let analytics_store = Arc::new(FlakyStore::new(MemoryStore::new()));
         let dead_letters: Vec<Arc<MemoryDeadLetterQueue>> = consumers
             .iter()
@@ -185,7 +184,7 @@ impl Fleet {
                 } else {
                     Arc::new(MemoryStore::new())
                 };
-                consumer::processor(consumer.name, store, letters.clone())
+                consumer::processor(consumer.name, services.clone(), store, letters.clone())
                     .expect("every consumer of the topology is a shop handler")
             })
             .collect();

@@ -53,8 +53,14 @@ struct Fleet {
 /// Runs the demo against the local AWS-API server at `endpoint` (http on loopback) and
 /// reports what happened. Every resource is new, named `shop-demo-…` after this process and
 /// the time, so runs against the same server never meet.
-pub async fn run(endpoint: &str, options: &Options) -> Result<Report, DemoError> {
-    let memory = super::memory_services()?;
+///
+/// The API and the handlers share `memory`, the in-memory services of the run; the store,
+/// topics and queues are the server's.
+pub async fn run(
+    endpoint: &str,
+    memory: &crate::MemoryServices,
+    options: &Options,
+) -> Result<Report, DemoError> {
     let config = config::sdk_config(endpoint).await?;
     let consumers = topology::consumers()?;
     let prefix = format!(
@@ -73,7 +79,7 @@ pub async fn run(endpoint: &str, options: &Options) -> Result<Report, DemoError>
         consumers.clone(),
         rng.fork(),
     );
-    let mut fleet = Fleet::new(&config, consumers, resources).await?;
+    let mut fleet = Fleet::new(&config, consumers, resources, &memory.services()).await?;
     // Whatever an earlier use of the services left unrouted is not part of this run.
     memory.events.take();
     let mut progress = Progress::new(options.progress);
@@ -153,6 +159,7 @@ impl Fleet {
         config: &aws_config::SdkConfig,
         consumers: Vec<Consumer>,
         resources: Resources,
+        services: &crate::Services,
     ) -> Result<Self, DemoError> {
         let sqs = aws_sdk_sqs::Client::new(config);
         let analytics_store = Arc::new(FlakyStore::new(resources.store.clone()));
@@ -175,7 +182,7 @@ impl Fleet {
                 queues.dead_letter_url.clone(),
             ));
             processors.push(
-                consumer::processor(consumer.name, store, dead_letters)
+                consumer::processor(consumer.name, services.clone(), store, dead_letters)
                     .expect("every consumer of the topology is a shop handler"),
             );
         }

@@ -1,0 +1,23 @@
+use tidings::{Context, Envelope, HandlerError};
+
+#[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema, tidings::Event)]
+#[event(type = "ui.order.placed", version = 1)]
+pub struct OrderPlaced {
+    #[event(subject)]
+    pub order_id: String,
+}
+
+pub struct Inventory;
+
+pub struct Counter(std::cell::Cell<u32>);
+
+#[tidings::event_handler(main = false)]
+async fn reserve_stock(
+    _event: Envelope<OrderPlaced>,
+    _ctx: &Context,
+    _counter: &Counter,
+) -> Result<(), HandlerError> {
+    Ok(())
+}
+
+fn main() {}
