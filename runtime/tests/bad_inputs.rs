@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use tidings::dead_letter::{DeadLetter, DeadLetterQueue, MemoryDeadLetterQueue};
 use tidings::testing::{Batch, TestRecord, invocation_info, invoke};
 use tidings::transport::Invocation;
-use tidings::{BatchResult, EventHandler, Outcome, Processor, ReasonCode};
+use tidings::{BatchResult, EventHandler, Outcome, ReasonCode};
 
 use support::{Ping, SOURCE, ignore_others, latest_items, ok_item, record_items, unique};
 
@@ -693,12 +693,12 @@ fn rows() -> Vec<Row> {
 }
 
 /// Runs `input` through a fresh processor of `handler`, with a dead-letter queue if `dlq`.
-async fn run<H: EventHandler<State = ()>>(
+async fn run<H: EventHandler<State = support::Ledger>>(
     handler: H,
     input: &Input,
     dlq: Option<Arc<MemoryDeadLetterQueue>>,
 ) -> BatchResult {
-    let mut processor = Processor::new(handler);
+    let mut processor = support::processor(handler).0;
     if let Some(queue) = dlq {
         processor = processor.with_dead_letter_queue(queue);
     }
@@ -891,7 +891,7 @@ async fn every_bad_input_has_its_documented_outcome_with_and_without_a_dead_lett
 
 #[tokio::test]
 async fn an_empty_batch_has_no_records_and_an_empty_response() {
-    let processor = Processor::new(record_items);
+    let processor = support::processor(record_items).0;
     for result in [
         invoke(&processor, &Batch::sqs()).await,
         invoke(&processor, &Batch::sns()).await,
@@ -922,7 +922,9 @@ async fn a_record_without_a_message_id_fails_the_whole_sqs_batch() {
     });
     let invocation = Invocation::from_json(&payload).expect("an SQS invocation");
     let queue = Arc::new(MemoryDeadLetterQueue::new());
-    let processor = Processor::new(record_items).with_dead_letter_queue(queue.clone());
+    let processor = support::processor(record_items)
+        .0
+        .with_dead_letter_queue(queue.clone());
     let result = processor
         .process(invocation.deliveries(), &invocation_info())
         .await;
@@ -980,7 +982,9 @@ impl DeadLetterQueue for RefusingQueue {
 
 #[tokio::test]
 async fn a_rejected_record_the_dead_letter_queue_refuses_is_retried() {
-    let processor = Processor::new(record_items).with_dead_letter_queue(Arc::new(RefusingQueue));
+    let processor = support::processor(record_items)
+        .0
+        .with_dead_letter_queue(Arc::new(RefusingQueue));
     let result = invoke(&processor, &Batch::sqs().raw("garbage")).await;
     let Outcome::Retry(reason) = &result.records[0].outcome else {
         panic!("expected a retry, got {:?}", result.records[0].outcome);

@@ -18,11 +18,10 @@ use proptest::prelude::*;
 use proptest::test_runner::Config;
 use tidings::store::{FlakyStore, StoreError, StoreOp};
 use tidings::testing::{Batch, Delivery, TestRecord, invoke};
-use tidings::{Envelope, EventHandler, MemoryStore, Ordering, Outcome, Processor};
+use tidings::{Envelope, EventHandler, MemoryStore, Ordering, Outcome};
 
 use support::{
-    ItemChanged, Step, applied, effects, item, latest_items, quiet_planned_panics, record_items,
-    unique,
+    ItemChanged, Ledger, Step, item, latest_items, quiet_planned_panics, record_items, unique,
 };
 
 /// Enough rounds for every failure to be retried away: each event fails at most twice, and
@@ -108,10 +107,10 @@ struct Outcomes {
 }
 
 /// Runs `scenario` through `handler`; returns the events and every outcome they met.
-async fn run<H: EventHandler<State = ()>>(
+async fn run<H: EventHandler<State = Ledger>>(
     handler: H,
     scenario: &Scenario,
-) -> (Vec<CaseEvent>, Outcomes) {
+) -> (Vec<CaseEvent>, Outcomes, Arc<Ledger>) {
     let mut events = Vec::new();
     for scripts in &scenario.subjects {
         let subject = unique("subject");
@@ -127,7 +126,8 @@ async fn run<H: EventHandler<State = ()>>(
     }
 
     let store = Arc::new(FlakyStore::new(MemoryStore::new()));
-    let processor = Processor::new(handler).with_store(store.clone());
+    let (processor, ledger) = support::processor(handler);
+    let processor = processor.with_store(store.clone());
     // (event, receive count, delivery number), in queue order.
     let mut queue: VecDeque<(usize, u32, usize)> = scenario
         .deliveries
@@ -208,11 +208,12 @@ async fn run<H: EventHandler<State = ()>>(
             next_number += 1;
         }
     }
-    (events, outcomes)
+    (events, outcomes, ledger)
 }
 
 /// Asserts what must hold after every delivery was acknowledged.
 fn check(
+    ledger: &Ledger,
     ordering: Ordering,
     events: &[CaseEvent],
     outcomes: &Outcomes,
@@ -236,7 +237,7 @@ fn check(
             .map(Vec::as_slice)
             .unwrap_or_default();
         let processed = met.iter().filter(|o| **o == Outcome::Processed).count();
-        let ran = effects(id);
+        let ran = ledger.effects(id);
         // Nothing in these schedules is permanent: no record may be rejected or ignored.
         for outcome in met {
             prop_assert!(
@@ -274,7 +275,7 @@ fn check(
                         "event {index} never ran and was never stale: {met:?}"
                     );
                 }
-                let ran_sequences = applied(&event.subject);
+                let ran_sequences = ledger.applied(&event.subject);
                 for outcome in met {
                     if let Outcome::Stale { sequence, newest } = outcome {
                         prop_assert_eq!(*sequence, event.sequence);
@@ -293,7 +294,7 @@ fn check(
     }
 
     for (subject, all) in &sequences {
-        let ran = applied(subject);
+        let ran = ledger.applied(subject);
         match ordering {
             Ordering::None => {
                 // Without ordering, events run in delivery order: each runs once, in any order.
@@ -336,14 +337,14 @@ proptest! {
     #[test]
     fn each_event_runs_exactly_once_without_ordering(scenario in scenario()) {
         quiet_planned_panics();
-        let (events, outcomes) = runtime().block_on(run(record_items, &scenario));
-        check(Ordering::None, &events, &outcomes)?;
+        let (events, outcomes, ledger) = runtime().block_on(run(record_items, &scenario));
+        check(&ledger, Ordering::None, &events, &outcomes)?;
     }
 
     #[test]
     fn each_subject_ends_at_its_newest_event_under_latest_wins(scenario in scenario()) {
         quiet_planned_panics();
-        let (events, outcomes) = runtime().block_on(run(latest_items, &scenario));
-        check(Ordering::LatestWins, &events, &outcomes)?;
+        let (events, outcomes, ledger) = runtime().block_on(run(latest_items, &scenario));
+        check(&ledger, Ordering::LatestWins, &events, &outcomes)?;
     }
 }

@@ -56,7 +56,9 @@ fn metrics_line(metrics: &str) -> serde_json::Value {
 
 #[tokio::test]
 async fn an_sqs_invocation_answers_its_failed_records_and_writes_one_metrics_line() {
-    let processor = Processor::new(record_items).with_metrics_namespace("shop");
+    let processor = support::processor(record_items)
+        .0
+        .with_metrics_namespace("shop");
     let subject = unique("answer");
     let batch = Batch::sqs().event(&ok_item(&subject, 1)).event(&item(
         &subject,
@@ -80,7 +82,7 @@ async fn an_sqs_invocation_answers_its_failed_records_and_writes_one_metrics_lin
 
 #[tokio::test]
 async fn an_sns_invocation_answers_null_or_an_error_that_makes_sns_retry() {
-    let processor = Processor::new(record_items);
+    let processor = support::processor(record_items).0;
     let subject = unique("answer-sns");
 
     let (response, metrics) = answer(&processor, &Batch::sns().event(&ok_item(&subject, 1))).await;

@@ -22,9 +22,8 @@ use tidings::{
 };
 
 use support::{
-    ItemChangedV1, Ping, REJECT_MESSAGE, SOURCE, Step, applied, attempts, effects, fail_message,
-    ignore_others, item, latest_items, max_in_flight, ok_item, panic_message, payload_hash,
-    quiet_planned_panics, record_items, unique,
+    ItemChangedV1, Ledger, Ping, REJECT_MESSAGE, SOURCE, Step, fail_message, ignore_others, item,
+    latest_items, ok_item, panic_message, payload_hash, quiet_planned_panics, record_items, unique,
 };
 
 /// Every way records reach a handler.
@@ -109,8 +108,9 @@ fn invocation_ending_in(after: Duration) -> InvocationInfo {
 
 #[tokio::test]
 async fn a_new_event_is_processed_once_in_every_shape() {
+    let ledger = Arc::new(Ledger::default());
     for shape in SHAPES {
-        let processor = Processor::new(record_items);
+        let processor = Processor::with_shared_state(record_items, ledger.clone());
         let event = ok_item(&unique("item"), 1);
         let result = invoke(&processor, &batch(shape).event(&event)).await;
         assert_eq!(result.outcomes(), [&Outcome::Processed], "{shape:?}");
@@ -120,15 +120,16 @@ async fn a_new_event_is_processed_once_in_every_shape() {
             Some("test.item.changed")
         );
         assert_eq!(result.records[0].subject.as_deref(), event.subject());
-        assert_eq!(effects(event.id()), 1, "{shape:?}");
+        assert_eq!(ledger.effects(event.id()), 1, "{shape:?}");
         assert_answer(shape, &result, &[]);
     }
 }
 
 #[tokio::test]
 async fn an_older_version_is_upcast_and_another_type_of_the_set_is_routed() {
+    let ledger = Arc::new(Ledger::default());
     for shape in SHAPES {
-        let processor = Processor::new(record_items);
+        let processor = Processor::with_shared_state(record_items, ledger.clone());
         let older = Envelope::new(
             SOURCE,
             ItemChangedV1 {
@@ -143,15 +144,16 @@ async fn an_older_version_is_upcast_and_another_type_of_the_set_is_routed() {
             [&Outcome::Processed, &Outcome::Processed],
             "{shape:?}"
         );
-        assert_eq!(effects(older.id()), 1);
-        assert_eq!(effects(ping.id()), 1);
+        assert_eq!(ledger.effects(older.id()), 1);
+        assert_eq!(ledger.effects(ping.id()), 1);
     }
 }
 
 #[tokio::test]
 async fn a_copy_in_the_same_batch_and_a_later_redelivery_are_duplicates() {
+    let ledger = Arc::new(Ledger::default());
     for shape in SHAPES {
-        let processor = Processor::new(record_items);
+        let processor = Processor::with_shared_state(record_items, ledger.clone());
         let event = ok_item(&unique("item"), 1);
         let result = invoke(&processor, &batch(shape).event(&event).duplicate(0)).await;
         assert_eq!(
@@ -164,15 +166,16 @@ async fn a_copy_in_the_same_batch_and_a_later_redelivery_are_duplicates() {
         let again = invoke(&processor, &batch(shape).event(&event)).await;
         assert_eq!(again.outcomes(), [&Outcome::Duplicate], "{shape:?}");
         assert_answer(shape, &again, &[]);
-        assert_eq!(attempts(event.id()), 1, "{shape:?}");
-        assert_eq!(effects(event.id()), 1, "{shape:?}");
+        assert_eq!(ledger.attempts(event.id()), 1, "{shape:?}");
+        assert_eq!(ledger.effects(event.id()), 1, "{shape:?}");
     }
 }
 
 #[tokio::test]
 async fn an_older_event_after_a_newer_one_is_stale_under_latest_wins() {
+    let ledger = Arc::new(Ledger::default());
     for shape in SHAPES {
-        let processor = Processor::new(latest_items);
+        let processor = Processor::with_shared_state(latest_items, ledger.clone());
 
         // In one batch.
         let subject = unique("item");
@@ -190,7 +193,7 @@ async fn an_older_event_after_a_newer_one_is_stale_under_latest_wins() {
             "{shape:?}"
         );
         assert_answer(shape, &result, &[]);
-        assert_eq!(applied(&subject), [2]);
+        assert_eq!(ledger.applied(&subject), [2]);
 
         // Across batches.
         let subject = unique("item");
@@ -207,15 +210,16 @@ async fn an_older_event_after_a_newer_one_is_stale_under_latest_wins() {
             "{shape:?}"
         );
         assert_answer(shape, &late, &[]);
-        assert_eq!(applied(&subject), [7]);
-        assert_eq!(attempts(older.id()), 0);
+        assert_eq!(ledger.applied(&subject), [7]);
+        assert_eq!(ledger.attempts(older.id()), 0);
     }
 }
 
 #[tokio::test]
 async fn another_event_at_the_same_sequence_is_a_duplicate_under_latest_wins() {
+    let ledger = Arc::new(Ledger::default());
     for shape in SHAPES {
-        let processor = Processor::new(latest_items);
+        let processor = Processor::with_shared_state(latest_items, ledger.clone());
         let subject = unique("item");
         let (first, twin, late_twin) = (
             ok_item(&subject, 3),
@@ -231,14 +235,15 @@ async fn another_event_at_the_same_sequence_is_a_duplicate_under_latest_wins() {
         );
         let later = invoke(&processor, &batch(shape).event(&late_twin)).await;
         assert_eq!(later.outcomes(), [&Outcome::Duplicate], "{shape:?}");
-        assert_eq!(applied(&subject), [3]);
+        assert_eq!(ledger.applied(&subject), [3]);
     }
 }
 
 #[tokio::test]
 async fn events_in_order_in_one_batch_skip_to_the_newest_except_on_fifo() {
+    let ledger = Arc::new(Ledger::default());
     for shape in SHAPES {
-        let processor = Processor::new(latest_items);
+        let processor = Processor::with_shared_state(latest_items, ledger.clone());
         let subject = unique("item");
         let events: Vec<_> = (1..=3)
             .map(|sequence| ok_item(&subject, sequence))
@@ -254,7 +259,7 @@ async fn events_in_order_in_one_batch_skip_to_the_newest_except_on_fifo() {
         if shape == Delivery::SqsFifo {
             // A FIFO group runs in order, one message at a time: each is newest when it runs.
             assert_eq!(result.outcomes(), [&Outcome::Processed; 3]);
-            assert_eq!(applied(&subject), [1, 2, 3]);
+            assert_eq!(ledger.applied(&subject), [1, 2, 3]);
         } else {
             // A standard batch runs only the newest of a subject; the older ones are stale.
             assert_eq!(
@@ -272,16 +277,18 @@ async fn events_in_order_in_one_batch_skip_to_the_newest_except_on_fifo() {
                 ],
                 "{shape:?}"
             );
-            assert_eq!(applied(&subject), [3]);
+            assert_eq!(ledger.applied(&subject), [3]);
         }
     }
 }
 
 #[tokio::test]
 async fn a_type_the_handler_ignores_is_acknowledged_without_running() {
+    let ledger = Arc::new(Ledger::default());
     for shape in SHAPES {
         let queue = Arc::new(MemoryDeadLetterQueue::new());
-        let processor = Processor::new(ignore_others).with_dead_letter_queue(queue.clone());
+        let processor = Processor::with_shared_state(ignore_others, ledger.clone())
+            .with_dead_letter_queue(queue.clone());
         let lost = Envelope::new(
             SOURCE,
             ParcelLost {
@@ -291,7 +298,7 @@ async fn a_type_the_handler_ignores_is_acknowledged_without_running() {
         let result = invoke(&processor, &batch(shape).event(&lost)).await;
         assert_eq!(result.outcomes(), [&Outcome::Ignored], "{shape:?}");
         assert_answer(shape, &result, &[]);
-        assert_eq!(attempts(lost.id()), 0);
+        assert_eq!(ledger.attempts(lost.id()), 0);
         assert!(queue.letters().is_empty());
     }
 }
@@ -301,8 +308,9 @@ async fn a_type_the_handler_ignores_is_acknowledged_without_running() {
 
 #[tokio::test]
 async fn a_transient_error_is_retried_and_the_next_delivery_runs() {
+    let ledger = Arc::new(Ledger::default());
     for shape in SHAPES {
-        let processor = Processor::new(record_items);
+        let processor = Processor::with_shared_state(record_items, ledger.clone());
         let event = item(&unique("item"), 1, vec![Step::Fail]);
         let result = invoke(&processor, &batch(shape).event(&event)).await;
         assert_retry(
@@ -311,20 +319,21 @@ async fn a_transient_error_is_retried_and_the_next_delivery_runs() {
             &fail_message(1),
         );
         assert_answer(shape, &result, &["msg-0"]);
-        assert_eq!(effects(event.id()), 0);
+        assert_eq!(ledger.effects(event.id()), 0);
 
         let again = invoke(&processor, &batch(shape).event(&event)).await;
         assert_eq!(again.outcomes(), [&Outcome::Processed], "{shape:?}");
-        assert_eq!(attempts(event.id()), 2);
-        assert_eq!(effects(event.id()), 1);
+        assert_eq!(ledger.attempts(event.id()), 2);
+        assert_eq!(ledger.effects(event.id()), 1);
     }
 }
 
 #[tokio::test]
 async fn a_panic_is_retried_and_the_next_delivery_runs() {
+    let ledger = Arc::new(Ledger::default());
     quiet_planned_panics();
     for shape in SHAPES {
-        let processor = Processor::new(record_items);
+        let processor = Processor::with_shared_state(record_items, ledger.clone());
         let event = item(&unique("item"), 1, vec![Step::Panic]);
         let result = invoke(&processor, &batch(shape).event(&event)).await;
         assert_retry(
@@ -336,19 +345,21 @@ async fn a_panic_is_retried_and_the_next_delivery_runs() {
 
         let again = invoke(&processor, &batch(shape).event(&event)).await;
         assert_eq!(again.outcomes(), [&Outcome::Processed], "{shape:?}");
-        assert_eq!(attempts(event.id()), 2);
-        assert_eq!(effects(event.id()), 1);
+        assert_eq!(ledger.attempts(event.id()), 2);
+        assert_eq!(ledger.effects(event.id()), 1);
     }
 }
 
 #[tokio::test]
 async fn a_handler_past_the_deadline_margin_is_cancelled_and_retried() {
+    let ledger = Arc::new(Ledger::default());
     for shape in SHAPES {
         let mut options = <record_items as EventHandler>::OPTIONS;
         // 100 ms of budget; the lock it holds lasts until the deadline, 5 s away, so the
         // next delivery can only run if the lock was released.
         options.deadline_margin = Duration::from_millis(4_900);
-        let processor = Processor::new(record_items).with_options(options);
+        let processor =
+            Processor::with_shared_state(record_items, ledger.clone()).with_options(options);
         let event = item(&unique("item"), 1, vec![Step::Sleep { ms: 60_000 }]);
         let result = invoke_with(
             &processor,
@@ -363,12 +374,12 @@ async fn a_handler_past_the_deadline_margin_is_cancelled_and_retried() {
              its lock was released so a later delivery can run",
         );
         assert_answer(shape, &result, &["msg-0"]);
-        assert_eq!(effects(event.id()), 0);
+        assert_eq!(ledger.effects(event.id()), 0);
 
         let again = invoke(&processor, &batch(shape).event(&event)).await;
         assert_eq!(again.outcomes(), [&Outcome::Processed], "{shape:?}");
-        assert_eq!(attempts(event.id()), 2);
-        assert_eq!(effects(event.id()), 1);
+        assert_eq!(ledger.attempts(event.id()), 2);
+        assert_eq!(ledger.effects(event.id()), 1);
     }
 }
 
@@ -377,6 +388,7 @@ async fn a_handler_past_the_deadline_margin_is_cancelled_and_retried() {
 
 #[tokio::test]
 async fn a_permanent_error_is_rejected_and_dead_lettered_when_a_queue_is_configured() {
+    let ledger = Arc::new(Ledger::default());
     for shape in SHAPES {
         let event = item(&unique("item"), 1, vec![Step::Reject]);
         let rejected = Outcome::Rejected {
@@ -384,7 +396,7 @@ async fn a_permanent_error_is_rejected_and_dead_lettered_when_a_queue_is_configu
             dead_lettered: false,
         };
 
-        let processor = Processor::new(record_items);
+        let processor = Processor::with_shared_state(record_items, ledger.clone());
         let result = invoke(&processor, &batch(shape).event(&event)).await;
         assert_eq!(result.outcomes(), [&rejected], "{shape:?}");
         // Without a dead-letter queue SQS must redeliver it (and redrive it after
@@ -392,7 +404,8 @@ async fn a_permanent_error_is_rejected_and_dead_lettered_when_a_queue_is_configu
         assert_answer(shape, &result, &["msg-0"]);
 
         let queue = Arc::new(MemoryDeadLetterQueue::new());
-        let processor = Processor::new(record_items).with_dead_letter_queue(queue.clone());
+        let processor = Processor::with_shared_state(record_items, ledger.clone())
+            .with_dead_letter_queue(queue.clone());
         let event = item(&unique("item"), 1, vec![Step::Reject]);
         let result = invoke(&processor, &batch(shape).event(&event)).await;
         assert_eq!(
@@ -416,8 +429,9 @@ async fn a_permanent_error_is_rejected_and_dead_lettered_when_a_queue_is_configu
 
 #[tokio::test]
 async fn an_event_id_reused_for_other_data_is_rejected() {
+    let ledger = Arc::new(Ledger::default());
     for shape in SHAPES {
-        let processor = Processor::new(record_items);
+        let processor = Processor::with_shared_state(record_items, ledger.clone());
         let original = ok_item(&unique("item"), 1);
         let mut reused = original.clone();
         reused.data.value += 1;
@@ -455,15 +469,17 @@ async fn an_event_id_reused_for_other_data_is_rejected() {
             ],
             "{shape:?}"
         );
-        assert_eq!(attempts(original.id()), 1);
+        assert_eq!(ledger.attempts(original.id()), 1);
     }
 }
 
 #[tokio::test]
 async fn an_event_claimed_by_another_invocation_is_retried_until_released() {
+    let ledger = Arc::new(Ledger::default());
     for shape in SHAPES {
         let store = Arc::new(MemoryStore::new());
-        let processor = Processor::new(record_items).with_store(store.clone());
+        let processor =
+            Processor::with_shared_state(record_items, ledger.clone()).with_store(store.clone());
         let event = ok_item(&unique("item"), 1);
         let key = format!("record_items#{}", event.id());
         let until = now_millis() + 60_000;
@@ -490,7 +506,7 @@ async fn an_event_claimed_by_another_invocation_is_retried_until_released() {
             ),
         );
         assert_answer(shape, &result, &["msg-0"]);
-        assert_eq!(attempts(event.id()), 0);
+        assert_eq!(ledger.attempts(event.id()), 0);
 
         // The other invocation fails and lets go.
         let release = Release {
@@ -501,15 +517,17 @@ async fn an_event_claimed_by_another_invocation_is_retried_until_released() {
         assert_eq!(store.release(&[release]).await, [Ok(())]);
         let again = invoke(&processor, &batch(shape).event(&event)).await;
         assert_eq!(again.outcomes(), [&Outcome::Processed], "{shape:?}");
-        assert_eq!(effects(event.id()), 1);
+        assert_eq!(ledger.effects(event.id()), 1);
     }
 }
 
 #[tokio::test]
 async fn an_event_whose_subject_another_event_holds_is_retried_under_latest_wins() {
+    let ledger = Arc::new(Ledger::default());
     for shape in SHAPES {
         let store = Arc::new(MemoryStore::new());
-        let processor = Processor::new(latest_items).with_store(store.clone());
+        let processor =
+            Processor::with_shared_state(latest_items, ledger.clone()).with_store(store.clone());
         let subject = unique("item");
         let running = ok_item(&subject, 5);
         let event = ok_item(&subject, 6);
@@ -568,9 +586,11 @@ fn flaky() -> Arc<FlakyStore<MemoryStore>> {
 
 #[tokio::test]
 async fn a_throttled_claim_is_retried_and_processed_once_after_recovery() {
+    let ledger = Arc::new(Ledger::default());
     for shape in STORE_SHAPES {
         let store = flaky();
-        let processor = Processor::new(record_items).with_store(store.clone());
+        let processor =
+            Processor::with_shared_state(record_items, ledger.clone()).with_store(store.clone());
         let event = ok_item(&unique("item"), 1);
         store.fail_calls(
             StoreOp::Claim,
@@ -584,21 +604,27 @@ async fn a_throttled_claim_is_retried_and_processed_once_after_recovery() {
             "the idempotency store throttled the request: rate of requests exceeded",
         );
         assert_answer(shape, &result, &["msg-0"]);
-        assert_eq!(attempts(event.id()), 0, "no handler runs without its lock");
+        assert_eq!(
+            ledger.attempts(event.id()),
+            0,
+            "no handler runs without its lock"
+        );
 
         let again = invoke(&processor, &batch(shape).event(&event)).await;
         assert_eq!(again.outcomes(), [&Outcome::Processed], "{shape:?}");
         let late = invoke(&processor, &batch(shape).event(&event)).await;
         assert_eq!(late.outcomes(), [&Outcome::Duplicate], "{shape:?}");
-        assert_eq!(effects(event.id()), 1);
+        assert_eq!(ledger.effects(event.id()), 1);
     }
 }
 
 #[tokio::test]
 async fn an_outage_retries_the_whole_batch_and_each_event_runs_once_after_it() {
+    let ledger = Arc::new(Ledger::default());
     for shape in STORE_SHAPES {
         let store = flaky();
-        let processor = Processor::new(latest_items).with_store(store.clone());
+        let processor =
+            Processor::with_shared_state(latest_items, ledger.clone()).with_store(store.clone());
         let events: Vec<_> = (0..3).map(|_| ok_item(&unique("item"), 1)).collect();
         let delivered = events
             .iter()
@@ -620,17 +646,19 @@ async fn an_outage_retries_the_whole_batch_and_each_event_runs_once_after_it() {
         let late = invoke(&processor, &delivered).await;
         assert_eq!(late.outcomes(), [&Outcome::Duplicate; 3], "{shape:?}");
         for event in &events {
-            assert_eq!(effects(event.id()), 1);
+            assert_eq!(ledger.effects(event.id()), 1);
         }
     }
 }
 
 #[tokio::test]
 async fn a_claim_whose_answer_was_lost_holds_its_lock_until_the_deadline() {
+    let ledger = Arc::new(Ledger::default());
     for shape in STORE_SHAPES {
         let store = flaky();
         // A short invocation: the margin must leave the claim time to be made.
-        let processor = Processor::new(record_items).with_store(store.clone());
+        let processor =
+            Processor::with_shared_state(record_items, ledger.clone()).with_store(store.clone());
         let options = HandlerOptions {
             deadline_margin: Duration::from_millis(50),
             ..processor.options().clone()
@@ -653,7 +681,7 @@ async fn a_claim_whose_answer_was_lost_holds_its_lock_until_the_deadline() {
         // The claim landed: until its invocation's deadline, nobody else may run the event.
         let blocked = invoke(&processor, &batch(shape).event(&event)).await;
         assert_eq!(retried(blocked.outcomes()[0]).code, ReasonCode::InProgress);
-        assert_eq!(attempts(event.id()), 0);
+        assert_eq!(ledger.attempts(event.id()), 0);
 
         // Past that deadline the lock has lapsed and the next delivery runs it, once.
         let lapse = deadline
@@ -663,15 +691,17 @@ async fn a_claim_whose_answer_was_lost_holds_its_lock_until_the_deadline() {
         tokio::time::sleep(lapse + Duration::from_millis(20)).await;
         let again = invoke(&processor, &batch(shape).event(&event)).await;
         assert_eq!(again.outcomes(), [&Outcome::Processed], "{shape:?}");
-        assert_eq!(effects(event.id()), 1);
+        assert_eq!(ledger.effects(event.id()), 1);
     }
 }
 
 #[tokio::test]
 async fn a_failed_completion_acknowledges_the_record_and_blocks_a_prompt_duplicate() {
+    let ledger = Arc::new(Ledger::default());
     for shape in STORE_SHAPES {
         let store = flaky();
-        let processor = Processor::new(record_items).with_store(store.clone());
+        let processor =
+            Processor::with_shared_state(record_items, ledger.clone()).with_store(store.clone());
         let event = ok_item(&unique("item"), 1);
         store.fail_calls(
             StoreOp::Complete,
@@ -688,15 +718,17 @@ async fn a_failed_completion_acknowledges_the_record_and_blocks_a_prompt_duplica
             retried(duplicate.outcomes()[0]).code,
             ReasonCode::InProgress
         );
-        assert_eq!(effects(event.id()), 1);
+        assert_eq!(ledger.effects(event.id()), 1);
     }
 }
 
 #[tokio::test]
 async fn a_failed_release_keeps_the_lock_until_the_deadline_then_the_event_runs() {
+    let ledger = Arc::new(Ledger::default());
     for shape in STORE_SHAPES {
         let store = flaky();
-        let processor = Processor::new(record_items).with_store(store.clone());
+        let processor =
+            Processor::with_shared_state(record_items, ledger.clone()).with_store(store.clone());
         let event = item(&unique("item"), 1, vec![Step::Fail]);
         store.fail_calls(
             StoreOp::Release,
@@ -722,16 +754,18 @@ async fn a_failed_release_keeps_the_lock_until_the_deadline_then_the_event_runs(
         tokio::time::sleep(lapse + Duration::from_millis(20)).await;
         let again = invoke(&processor, &batch(shape).event(&event)).await;
         assert_eq!(again.outcomes(), [&Outcome::Processed], "{shape:?}");
-        assert_eq!(attempts(event.id()), 2);
-        assert_eq!(effects(event.id()), 1);
+        assert_eq!(ledger.attempts(event.id()), 2);
+        assert_eq!(ledger.effects(event.id()), 1);
     }
 }
 
 #[tokio::test]
 async fn a_store_failing_one_record_retries_only_that_record() {
+    let ledger = Arc::new(Ledger::default());
     for shape in STORE_SHAPES {
         let store = flaky();
-        let processor = Processor::new(record_items).with_store(store.clone());
+        let processor =
+            Processor::with_shared_state(record_items, ledger.clone()).with_store(store.clone());
         let (first, second) = (ok_item(&unique("item"), 1), ok_item(&unique("item"), 1));
         store.fail_records(
             StoreOp::Claim,
@@ -746,8 +780,8 @@ async fn a_store_failing_one_record_retries_only_that_record() {
         );
         assert_eq!(result.outcomes()[1], &Outcome::Processed, "{shape:?}");
         assert_answer(shape, &result, &["msg-0"]);
-        assert_eq!(effects(first.id()), 0);
-        assert_eq!(effects(second.id()), 1);
+        assert_eq!(ledger.effects(first.id()), 0);
+        assert_eq!(ledger.effects(second.id()), 1);
     }
 }
 
@@ -758,7 +792,8 @@ const GROUP_BLOCKED: &str = "an earlier message of this FIFO message group faile
 
 #[tokio::test]
 async fn a_failure_in_a_fifo_group_blocks_its_later_records_while_other_groups_proceed() {
-    let processor = Processor::new(record_items);
+    let ledger = Arc::new(Ledger::default());
+    let processor = Processor::with_shared_state(record_items, ledger.clone());
     let (a, b) = (unique("group-a"), unique("group-b"));
     let a1 = item(&a, 1, vec![Step::Fail]);
     let (a2, a3) = (ok_item(&a, 2), ok_item(&a, 3));
@@ -777,19 +812,20 @@ async fn a_failure_in_a_fifo_group_blocks_its_later_records_while_other_groups_p
     assert_eq!(outcomes[3], &Outcome::Processed);
     assert_retry(outcomes[4], ReasonCode::GroupBlocked, GROUP_BLOCKED);
     assert_answer(Delivery::SqsFifo, &result, &["msg-0", "msg-2", "msg-4"]);
-    assert_eq!(attempts(a2.id()), 0);
-    assert_eq!(attempts(a3.id()), 0);
-    assert_eq!(applied(&b), [1, 2]);
+    assert_eq!(ledger.attempts(a2.id()), 0);
+    assert_eq!(ledger.attempts(a3.id()), 0);
+    assert_eq!(ledger.applied(&b), [1, 2]);
 
     // SQS redelivers group A, in order.
     let redelivery = Batch::sqs_fifo().event(&a1).event(&a2).event(&a3);
     let again = invoke(&processor, &redelivery).await;
     assert_eq!(again.outcomes(), [&Outcome::Processed; 3]);
-    assert_eq!(applied(&a), [1, 2, 3]);
+    assert_eq!(ledger.applied(&a), [1, 2, 3]);
 }
 
 #[tokio::test]
 async fn a_rejected_fifo_record_blocks_its_group_only_without_a_dead_letter_queue() {
+    let ledger = Arc::new(Ledger::default());
     let group = unique("group");
     let refused = item(&group, 1, vec![Step::Reject]);
     let next = ok_item(&group, 2);
@@ -799,7 +835,11 @@ async fn a_rejected_fifo_record_blocks_its_group_only_without_a_dead_letter_queu
         .event(&next);
 
     // Without one, the rejection stays in the queue, and the group must wait behind it.
-    let result = invoke(&Processor::new(record_items), &fifo).await;
+    let result = invoke(
+        &Processor::with_shared_state(record_items, ledger.clone()),
+        &fifo,
+    )
+    .await;
     assert_eq!(result.outcomes()[0].name(), "rejected");
     assert_retry(
         result.outcomes()[1],
@@ -812,7 +852,7 @@ async fn a_rejected_fifo_record_blocks_its_group_only_without_a_dead_letter_queu
         GROUP_BLOCKED,
     );
     assert_answer(Delivery::SqsFifo, &result, &["msg-0", "msg-1", "msg-2"]);
-    assert_eq!(attempts(next.id()), 0);
+    assert_eq!(ledger.attempts(next.id()), 0);
 
     // With one, rejections leave the group at once and the rest of it runs. (New events:
     // the ones above have used up their scripted rejection.)
@@ -824,7 +864,8 @@ async fn a_rejected_fifo_record_blocks_its_group_only_without_a_dead_letter_queu
         .record(TestRecord::raw("not an envelope").group(&group))
         .event(&next);
     let queue = Arc::new(MemoryDeadLetterQueue::new());
-    let processor = Processor::new(record_items).with_dead_letter_queue(queue.clone());
+    let processor = Processor::with_shared_state(record_items, ledger.clone())
+        .with_dead_letter_queue(queue.clone());
     let result = invoke(&processor, &fifo).await;
     assert_eq!(
         result.outcomes()[0],
@@ -850,6 +891,7 @@ async fn a_rejected_fifo_record_blocks_its_group_only_without_a_dead_letter_queu
 
 #[tokio::test]
 async fn a_standard_batch_runs_its_records_concurrently_up_to_the_limit() {
+    let ledger = Arc::new(Ledger::default());
     for (concurrency, expected) in [(10, 10), (3, 3), (1, 1)] {
         let gauge = unique("gauge");
         let slow = Step::Gauge {
@@ -858,31 +900,37 @@ async fn a_standard_batch_runs_its_records_concurrently_up_to_the_limit() {
         };
         let mut options = <record_items as EventHandler>::OPTIONS;
         options.concurrency = concurrency;
-        let processor = Processor::new(record_items).with_options(options);
+        let processor =
+            Processor::with_shared_state(record_items, ledger.clone()).with_options(options);
         let delivered = (0..10).fold(Batch::sqs(), |batch, _| {
             batch.event(&item(&unique("item"), 1, vec![slow.clone()]))
         });
         let result = invoke(&processor, &delivered).await;
         assert_eq!(result.outcomes(), [&Outcome::Processed; 10]);
-        assert_eq!(max_in_flight(&gauge), expected, "concurrency {concurrency}");
+        assert_eq!(
+            ledger.max_in_flight(&gauge),
+            expected,
+            "concurrency {concurrency}"
+        );
     }
 }
 
 #[tokio::test]
 async fn fifo_groups_run_concurrently_and_each_group_one_record_at_a_time() {
+    let ledger = Arc::new(Ledger::default());
     // Ten groups of one record each run at once.
     let gauge = unique("gauge");
     let slow = Step::Gauge {
         name: gauge.clone(),
         ms: 100,
     };
-    let processor = Processor::new(record_items);
+    let processor = Processor::with_shared_state(record_items, ledger.clone());
     let delivered = (0..10).fold(Batch::sqs_fifo(), |batch, _| {
         batch.event(&item(&unique("group"), 1, vec![slow.clone()]))
     });
     let result = invoke(&processor, &delivered).await;
     assert_eq!(result.outcomes(), [&Outcome::Processed; 10]);
-    assert_eq!(max_in_flight(&gauge), 10);
+    assert_eq!(ledger.max_in_flight(&gauge), 10);
 
     // One group of ten runs one at a time.
     let gauge = unique("gauge");
@@ -896,7 +944,7 @@ async fn fifo_groups_run_concurrently_and_each_group_one_record_at_a_time() {
     });
     let result = invoke(&processor, &delivered).await;
     assert_eq!(result.outcomes(), [&Outcome::Processed; 10]);
-    assert_eq!(max_in_flight(&gauge), 1);
+    assert_eq!(ledger.max_in_flight(&gauge), 1);
 }
 
 const SIBLING_NEWER_FAILED: &str =
@@ -904,7 +952,8 @@ const SIBLING_NEWER_FAILED: &str =
 
 #[tokio::test]
 async fn superseded_events_follow_the_newest_of_their_subject_in_a_batch() {
-    let processor = Processor::new(latest_items);
+    let ledger = Arc::new(Ledger::default());
+    let processor = Processor::with_shared_state(latest_items, ledger.clone());
 
     // The newest succeeds: the older ones are stale, and never run.
     let subject = unique("item");
@@ -928,7 +977,7 @@ async fn superseded_events_follow_the_newest_of_their_subject_in_a_batch() {
             },
         ]
     );
-    assert_eq!(attempts(e1.id()) + attempts(e2.id()), 0);
+    assert_eq!(ledger.attempts(e1.id()) + ledger.attempts(e2.id()), 0);
 
     // The newest fails: the older ones are retried with it, so that nothing is lost if it
     // never succeeds.
@@ -958,7 +1007,7 @@ async fn superseded_events_follow_the_newest_of_their_subject_in_a_batch() {
             },
         ]
     );
-    assert_eq!(applied(&subject), [3]);
+    assert_eq!(ledger.applied(&subject), [3]);
 
     // A rejected newest event will never run: the older ones are retried too.
     let subject = unique("item");
@@ -974,7 +1023,8 @@ async fn superseded_events_follow_the_newest_of_their_subject_in_a_batch() {
 
 #[tokio::test]
 async fn a_copy_of_a_failed_event_in_the_same_batch_is_retried_with_it() {
-    let processor = Processor::new(record_items);
+    let ledger = Arc::new(Ledger::default());
+    let processor = Processor::with_shared_state(record_items, ledger.clone());
     let event = item(&unique("item"), 1, vec![Step::Fail]);
     let result = invoke(&processor, &Batch::sqs().event(&event).duplicate(0)).await;
     assert_retry(
@@ -988,7 +1038,7 @@ async fn a_copy_of_a_failed_event_in_the_same_batch_is_retried_with_it() {
         "another copy of this event in the same batch failed; retried with it",
     );
     assert_answer(Delivery::Sqs, &result, &["msg-0", "msg-1"]);
-    assert_eq!(attempts(event.id()), 1);
+    assert_eq!(ledger.attempts(event.id()), 1);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -996,7 +1046,8 @@ async fn a_copy_of_a_failed_event_in_the_same_batch_is_retried_with_it() {
 
 #[tokio::test]
 async fn the_metrics_document_counts_each_outcome_of_a_mixed_batch() {
-    let processor = Processor::new(latest_items);
+    let ledger = Arc::new(Ledger::default());
+    let processor = Processor::with_shared_state(latest_items, ledger.clone());
     let subject = unique("item");
     let newer = ok_item(&subject, 2);
     let mixed = Batch::sqs()
@@ -1061,7 +1112,7 @@ async fn the_metrics_document_counts_each_outcome_of_a_mixed_batch() {
     );
 
     let ignored = invoke(
-        &Processor::new(ignore_others),
+        &Processor::with_shared_state(ignore_others, ledger.clone()),
         &Batch::sqs().event(&Envelope::new(
             SOURCE,
             ParcelLost {
@@ -1079,8 +1130,9 @@ async fn the_metrics_document_counts_each_outcome_of_a_mixed_batch() {
 
 #[tokio::test]
 async fn a_copy_of_a_superseded_event_follows_it() {
+    let ledger = Arc::new(Ledger::default());
     // The copy follows the event's first record, which itself follows the newer event.
-    let processor = Processor::new(latest_items);
+    let processor = Processor::with_shared_state(latest_items, ledger.clone());
     let subject = unique("item");
     let (older, newer) = (ok_item(&subject, 1), ok_item(&subject, 2));
     let result = invoke(
@@ -1116,7 +1168,7 @@ async fn a_copy_of_a_superseded_event_follows_it() {
         "another copy of this event in the same batch failed; retried with it",
     );
     assert_retry(outcomes[2], ReasonCode::HandlerFailed, &fail_message(1));
-    assert_eq!(attempts(older.id()), 0);
+    assert_eq!(ledger.attempts(older.id()), 0);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -124,7 +124,7 @@ fn run_name(store: &str, mode: Mode, seed: u64) -> String {
 /// One chaos run of `handler` in `mode` on `store`, from `seed`.
 async fn run<H, S>(handler: H, mode: Mode, store: S, events: usize, seed: u64, label: &str)
 where
-    H: EventHandler<State = ()>,
+    H: EventHandler<State = support::Ledger>,
     S: Store,
 {
     support::quiet_planned_panics();
@@ -156,7 +156,8 @@ where
     }
     let witness = Arc::new(Witness::new(Arc::clone(&flaky)));
     let dead_letters = Arc::new(MemoryDeadLetterQueue::new());
-    let processor = Processor::new(handler)
+    let (processor, ledger) = support::processor(handler);
+    let processor = processor
         .with_store(witness.clone())
         .with_dead_letter_queue(dead_letters.clone())
         .with_function_name(&name);
@@ -211,15 +212,16 @@ where
     shared.landed.fetch_add(late, AtomicOrdering::Relaxed);
     let elapsed = started.elapsed();
 
-    let report = check(
+    let mut report = check(
         mode,
+        &ledger,
         &traffic,
         &queue,
         &witness,
         &dead_letters,
         &shared,
-        elapsed,
     );
+    report.elapsed = elapsed;
     print_report(label, mode, seed, &report);
     assert!(
         report.broken.is_empty(),
@@ -248,7 +250,7 @@ struct SharedState {
 }
 
 /// One simulated Lambda container: polls the queue, invokes, settles.
-struct Container<H: EventHandler> {
+struct Container<H: EventHandler<State = support::Ledger>> {
     processor: Arc<Processor<H>>,
     queue: Arc<Queue>,
     shared: Arc<Shared>,
@@ -257,7 +259,7 @@ struct Container<H: EventHandler> {
     name: String,
 }
 
-impl<H: EventHandler> Container<H> {
+impl<H: EventHandler<State = support::Ledger>> Container<H> {
     async fn poll_until_drained(mut self, started: Instant) {
         while !self.queue.is_drained() {
             assert!(
@@ -374,7 +376,7 @@ impl<H: EventHandler> Container<H> {
             }
         };
         let count = |name: &str| line[name].as_u64().unwrap_or(0);
-        let effects = u64::from(support::successes_of_request(request_id));
+        let effects = u64::from(self.processor.state().successes_of_request(request_id));
         if count("Processed") != effects {
             self.note(format!(
                 "{request_id}: EMF says {} processed, the handler succeeded {effects} times",
@@ -437,12 +439,12 @@ impl<H: EventHandler> Container<H> {
 /// The invariants over the whole run.
 fn check<S: Store>(
     mode: Mode,
+    ledger: &support::Ledger,
     traffic: &Traffic,
     queue: &Queue,
     witness: &Witness<S>,
     dead_letters: &MemoryDeadLetterQueue,
     shared: &Shared,
-    elapsed: Duration,
 ) -> Report {
     let state = shared.state.lock().expect("shared");
     let mut report = Report {
@@ -456,7 +458,7 @@ fn check<S: Store>(
         killed: state.killed,
         outcomes: state.outcomes.clone(),
         late_writes_landed: shared.landed.load(AtomicOrdering::Relaxed),
-        elapsed,
+        elapsed: Duration::ZERO,
         broken: state.broken.clone(),
         allowed_doubles: 0,
     };
@@ -482,7 +484,7 @@ fn check<S: Store>(
     let mut applied_subjects: HashMap<&str, Vec<u64>> = HashMap::new();
     broken.extend(witness.violations());
     for event in &traffic.events {
-        let ran = support::effects(&event.id) as usize;
+        let ran = ledger.effects(&event.id) as usize;
         let grants = witness.grants(&event.id);
         if ran > grants {
             broken.push(format!(
@@ -494,7 +496,7 @@ fn check<S: Store>(
         report.allowed_doubles += ran.saturating_sub(1);
         applied_subjects
             .entry(&event.subject)
-            .or_insert_with(|| support::applied(&event.subject));
+            .or_insert_with(|| ledger.applied(&event.subject));
         let superseded =
             mode == Mode::LatestWins && event.sequence < newest[event.subject.as_str()];
         if ran == 0 && !superseded {
@@ -560,7 +562,7 @@ fn check<S: Store>(
             ));
         }
         if let Some(id) = &poison.event_id
-            && support::effects(id) > 0
+            && ledger.effects(id) > 0
         {
             broken.push(format!(
                 "poison {} ({}) took effect",
@@ -617,7 +619,7 @@ fn print_report(label: &str, mode: Mode, seed: u64, report: &Report) {
 }
 
 /// Handlers made by `#[event_handler]` are `Copy` unit structs: each run takes its own.
-async fn memory_run<H: EventHandler<State = ()> + Copy>(handler: H, mode: Mode) {
+async fn memory_run<H: EventHandler<State = support::Ledger> + Copy>(handler: H, mode: Mode) {
     let events = env_number("TIDINGS_CHAOS_EVENTS", 2000);
     for seed in seeds() {
         let store = tidings::MemoryStore::new();
@@ -645,7 +647,7 @@ mod dynamodb {
     use super::*;
     use tidings::store::DynamoDbStore;
 
-    async fn dynamodb_run<H: EventHandler<State = ()> + Default>(mode: Mode) {
+    async fn dynamodb_run<H: EventHandler<State = support::Ledger> + Default>(mode: Mode) {
         let events = env_number("TIDINGS_CHAOS_DYNAMODB_EVENTS", 300);
         let config = common::dynamodb_config().await;
         for seed in seeds() {

@@ -1,10 +1,8 @@
 //! Event types, handlers and a ledger of what the handlers did, shared by the pipeline's
 //! tests (bad_inputs, pipeline, exactly_once).
 //!
-//! A handler made by `#[event_handler]` is a unit struct, so it cannot own per-test state.
-//! Instead every handler writes to one process-wide [`ledger`], keyed by event id and by
-//! subject. Event ids are fresh UUIDs and every test takes its subjects from [`unique`], so
-//! tests running in parallel in one binary never see each other's entries.
+//! Every handler writes to its state, a [`Ledger`] each test builds for itself and hands to the
+//! processor ([`processor`]), keyed by event id and by subject: tests share nothing.
 //!
 //! What a handler does with an event is written in the event itself: `script` lists what to do
 //! on the first, second, ... attempt for that event id, and every later attempt succeeds.
@@ -16,12 +14,12 @@ pub mod regressions;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
-use std::sync::{LazyLock, Mutex, MutexGuard, Once, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, Once, PoisonError};
 use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use tidings::{Context, Envelope, Event, EventSet, HandlerError};
+use tidings::{Context, Envelope, Event, EventHandler, EventSet, HandlerError, Processor};
 
 /// The source every test event claims.
 pub const SOURCE: &str = "tidings-tests";
@@ -125,29 +123,45 @@ pub enum TestEvent {
 
 /// A handler with no ordering: every new event runs.
 #[tidings::event_handler(main = false)]
-pub async fn record_items(event: Envelope<TestEvent>, ctx: &Context) -> Result<(), HandlerError> {
-    perform(event, ctx).await
+pub async fn record_items(
+    event: Envelope<TestEvent>,
+    ctx: &Context,
+    ledger: &Ledger,
+) -> Result<(), HandlerError> {
+    perform(event, ctx, ledger).await
 }
 
 /// A handler that only runs events newer than its subject's last one.
 #[tidings::event_handler(ordering = "latest_wins", main = false)]
-pub async fn latest_items(event: Envelope<TestEvent>, ctx: &Context) -> Result<(), HandlerError> {
-    perform(event, ctx).await
+pub async fn latest_items(
+    event: Envelope<TestEvent>,
+    ctx: &Context,
+    ledger: &Ledger,
+) -> Result<(), HandlerError> {
+    perform(event, ctx, ledger).await
 }
 
 /// A handler that acknowledges types it does not accept instead of rejecting them.
 #[tidings::event_handler(on_unknown_type = "ignore", main = false)]
-pub async fn ignore_others(event: Envelope<TestEvent>, ctx: &Context) -> Result<(), HandlerError> {
-    perform(event, ctx).await
+pub async fn ignore_others(
+    event: Envelope<TestEvent>,
+    ctx: &Context,
+    ledger: &Ledger,
+) -> Result<(), HandlerError> {
+    perform(event, ctx, ledger).await
 }
 
 /// The body shared by the test handlers: count the attempt, follow the script, and on success
 /// record the side effect.
-async fn perform(event: Envelope<TestEvent>, ctx: &Context) -> Result<(), HandlerError> {
+async fn perform(
+    event: Envelope<TestEvent>,
+    ctx: &Context,
+    ledger: &Ledger,
+) -> Result<(), HandlerError> {
     let id = event.attributes.id.clone();
     let attempt = {
-        let mut ledger = ledger();
-        let attempts = ledger.attempts.entry(id.clone()).or_default();
+        let mut records = ledger.records();
+        let attempts = records.attempts.entry(id.clone()).or_default();
         *attempts += 1;
         *attempts
     };
@@ -166,18 +180,19 @@ async fn perform(event: Envelope<TestEvent>, ctx: &Context) -> Result<(), Handle
         Step::Sleep { ms } => tokio::time::sleep(Duration::from_millis(ms)).await,
         Step::Reject => return Err(HandlerError::permanent(REJECT_MESSAGE)),
         Step::FailAfterEffect => {
-            record_effect(&event, ctx, false);
+            record_effect(&event, ctx, ledger, false);
             return Err(HandlerError::transient(fail_message(attempt)));
         }
         Step::PanicAfterEffect => {
-            record_effect(&event, ctx, false);
+            record_effect(&event, ctx, ledger, false);
             panic!("{}", panic_message(attempt));
         }
         Step::SleepAfterEffect { ms } => {
-            record_effect(&event, ctx, false);
+            record_effect(&event, ctx, ledger, false);
             tokio::time::sleep(Duration::from_millis(ms)).await;
             // Its effect is counted; if it gets here, the run succeeded after all.
-            *ledger()
+            *ledger
+                .records()
                 .successes_by_request
                 .entry(ctx.request_id().to_owned())
                 .or_default() += 1;
@@ -185,24 +200,24 @@ async fn perform(event: Envelope<TestEvent>, ctx: &Context) -> Result<(), Handle
         }
         Step::Gauge { name, ms } => {
             {
-                let mut ledger = ledger();
-                let gauge = ledger.gauges.entry(name.clone()).or_default();
+                let mut records = ledger.records();
+                let gauge = records.gauges.entry(name.clone()).or_default();
                 gauge.current += 1;
                 gauge.max = gauge.max.max(gauge.current);
             }
             tokio::time::sleep(Duration::from_millis(ms)).await;
-            ledger().gauges.entry(name).or_default().current -= 1;
+            ledger.records().gauges.entry(name).or_default().current -= 1;
         }
     }
-    record_effect(&event, ctx, true);
+    record_effect(&event, ctx, ledger, true);
     Ok(())
 }
 
 /// The side effect: what must happen exactly once per event; `success` when the handler
 /// returns `Ok` right after it.
-fn record_effect(event: &Envelope<TestEvent>, ctx: &Context, success: bool) {
+fn record_effect(event: &Envelope<TestEvent>, ctx: &Context, ledger: &Ledger, success: bool) {
     let id = event.attributes.id.clone();
-    let mut ledger = ledger();
+    let mut ledger = ledger.records();
     *ledger.effects.entry(id.clone()).or_default() += 1;
     if success {
         *ledger
@@ -219,12 +234,17 @@ fn record_effect(event: &Envelope<TestEvent>, ctx: &Context, success: bool) {
     }
 }
 
-/// What the test handlers did, across every test of a binary.
+/// What the test handlers did: their state, one per test.
 #[derive(Debug, Default)]
 pub struct Ledger {
+    records: Mutex<Records>,
+}
+
+#[derive(Debug, Default)]
+struct Records {
     /// Handler calls per event id.
     attempts: HashMap<String, u32>,
-    /// Successful handler calls per event id: the side effect.
+    /// Runs that applied the side effect, per event id.
     effects: HashMap<String, u32>,
     /// Handler runs that applied the effect and returned `Ok`, per Lambda request id: what
     /// each invocation's metrics must count as processed.
@@ -241,41 +261,54 @@ struct Gauge {
     max: u32,
 }
 
-static LEDGER: LazyLock<Mutex<Ledger>> = LazyLock::new(Mutex::default);
+impl Ledger {
+    /// The records; a test that failed while holding them must not fail the rest of it too.
+    fn records(&self) -> MutexGuard<'_, Records> {
+        self.records.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 
-/// The ledger; a test that failed while holding it must not fail every later test too.
-fn ledger() -> MutexGuard<'static, Ledger> {
-    LEDGER.lock().unwrap_or_else(PoisonError::into_inner)
+    /// How many times a handler was called for event `id`.
+    pub fn attempts(&self, id: &str) -> u32 {
+        self.records().attempts.get(id).copied().unwrap_or(0)
+    }
+
+    /// How many times the side effect of event `id` happened.
+    pub fn effects(&self, id: &str) -> u32 {
+        self.records().effects.get(id).copied().unwrap_or(0)
+    }
+
+    /// How many handler runs of the invocation with `request_id` applied their effect and
+    /// succeeded.
+    pub fn successes_of_request(&self, request_id: &str) -> u32 {
+        self.records()
+            .successes_by_request
+            .get(request_id)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// The sequences of `subject` whose side effects happened, in order.
+    pub fn applied(&self, subject: &str) -> Vec<u64> {
+        self.records()
+            .applied
+            .get(subject)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The most handlers that were inside gauge `name` at once.
+    pub fn max_in_flight(&self, name: &str) -> u32 {
+        self.records().gauges.get(name).map_or(0, |gauge| gauge.max)
+    }
 }
 
-/// How many times a handler was called for event `id`.
-pub fn attempts(id: &str) -> u32 {
-    ledger().attempts.get(id).copied().unwrap_or(0)
-}
-
-/// How many times the side effect of event `id` happened.
-pub fn effects(id: &str) -> u32 {
-    ledger().effects.get(id).copied().unwrap_or(0)
-}
-
-/// How many handler runs of the invocation with `request_id` applied their effect and
-/// succeeded.
-pub fn successes_of_request(request_id: &str) -> u32 {
-    ledger()
-        .successes_by_request
-        .get(request_id)
-        .copied()
-        .unwrap_or(0)
-}
-
-/// The sequences of `subject` whose side effects happened, in order.
-pub fn applied(subject: &str) -> Vec<u64> {
-    ledger().applied.get(subject).cloned().unwrap_or_default()
-}
-
-/// The most handlers that were inside gauge `name` at once.
-pub fn max_in_flight(name: &str) -> u32 {
-    ledger().gauges.get(name).map_or(0, |gauge| gauge.max)
+/// A processor of `handler` with a new [`Ledger`] as its state, and that ledger.
+pub fn processor<H: EventHandler<State = Ledger>>(handler: H) -> (Processor<H>, Arc<Ledger>) {
+    let ledger = Arc::new(Ledger::default());
+    (
+        Processor::with_shared_state(handler, Arc::clone(&ledger)),
+        ledger,
+    )
 }
 
 /// A name no other test of this process uses, for subjects and gauges.

@@ -6,9 +6,9 @@ use std::time::{Duration, SystemTime};
 
 use tidings::store::{FlakyStore, Store, StoreError, StoreOp};
 use tidings::testing::{Batch, invoke_with};
-use tidings::{HandlerOptions, InvocationInfo, Outcome, Processor, ReasonCode};
+use tidings::{HandlerOptions, InvocationInfo, Outcome, ReasonCode};
 
-use super::{applied, effects, latest_items, ok_item, record_items, unique};
+use super::{latest_items, ok_item, record_items, unique};
 
 /// An invocation with `millis` to its deadline: its locks lapse then.
 fn short_invocation(millis: u64) -> InvocationInfo {
@@ -38,7 +38,8 @@ async fn until_lapsed(invocation: &InvocationInfo) {
 /// record is acknowledged; after its lock lapses, sequence 1 arrives. It must be stale: the
 /// subject never goes back.
 pub async fn failed_completion_never_lets_latest_wins_go_back<S: Store>(store: Arc<FlakyStore<S>>) {
-    let processor = Processor::new(latest_items).with_store(store.clone());
+    let (processor, ledger) = super::processor(latest_items);
+    let processor = processor.with_store(store.clone());
     let options = short_margin(processor.options());
     let processor = processor.with_options(options);
     let subject = unique("regression-item");
@@ -64,14 +65,15 @@ pub async fn failed_completion_never_lets_latest_wins_go_back<S: Store>(store: A
         }],
         "an older event after a newer one whose completion failed"
     );
-    assert_eq!(applied(&subject), [2], "the subject never went back");
+    assert_eq!(ledger.applied(&subject), [2], "the subject never went back");
 }
 
 /// Defect 2: delivery A claims an event and fails; its release times out but lands later,
 /// after B took the lapsed lock over. The late release must be refused, so that C, another
 /// copy, cannot run beside B: the effect happens once.
 pub async fn late_release_never_frees_the_next_holder<S: Store>(store: Arc<FlakyStore<S>>) {
-    let processor = Processor::new(record_items).with_store(store.clone());
+    let (processor, ledger) = super::processor(record_items);
+    let processor = processor.with_store(store.clone());
     let options = short_margin(processor.options());
     let processor = processor.with_options(options);
     let event = super::item(&unique("regression-item"), 1, vec![super::Step::Fail]);
@@ -111,5 +113,9 @@ pub async fn late_release_never_frees_the_next_holder<S: Store>(store: Arc<Flaky
         Outcome::Retry(reason) => assert_eq!(reason.code, ReasonCode::InProgress),
         other => panic!("C ran beside B: {other:?}"),
     }
-    assert_eq!(effects(event.id()), 0, "nothing ran while B holds the lock");
+    assert_eq!(
+        ledger.effects(event.id()),
+        0,
+        "nothing ran while B holds the lock"
+    );
 }
