@@ -45,45 +45,50 @@ enum AccountEvent {
     Credited(AccountCredited),
 }
 
-/// What the handler did: runs per event id, and each account's balance and sequence.
+/// What the handler did, its state: runs per event id, and each account's balance and
+/// sequence; one per test.
 #[derive(Default)]
 struct Ledger {
+    records: Mutex<Records>,
+    /// How many handler calls met an event that hangs once.
+    hangs: AtomicUsize,
+}
+
+#[derive(Default)]
+struct Records {
     runs: HashMap<String, usize>,
     balances: HashMap<String, (u64, i64)>,
 }
 
-static LEDGER: Mutex<Option<Ledger>> = Mutex::new(None);
-static HANGS: AtomicUsize = AtomicUsize::new(0);
+impl Ledger {
+    fn runs_of(&self, id: &str) -> usize {
+        let records = self.records.lock().expect("ledger");
+        records.runs.get(id).copied().unwrap_or_default()
+    }
 
-fn with_ledger<T>(f: impl FnOnce(&mut Ledger) -> T) -> T {
-    f(LEDGER
-        .lock()
-        .expect("ledger")
-        .get_or_insert_with(Ledger::default))
+    fn balance_of(&self, account: &str) -> Option<(u64, i64)> {
+        let records = self.records.lock().expect("ledger");
+        records.balances.get(account).copied()
+    }
 }
 
 #[tidings::event_handler(ordering = "latest_wins", source = "sqs", main = false)]
-async fn apply_balance(event: Envelope<AccountEvent>, _ctx: &Context) -> Result<(), HandlerError> {
+async fn apply_balance(
+    event: Envelope<AccountEvent>,
+    _ctx: &Context,
+    ledger: &Ledger,
+) -> Result<(), HandlerError> {
     let AccountEvent::Credited(credited) = &event.data;
-    if credited.hang_once && HANGS.fetch_add(1, AtomicOrdering::SeqCst) == 0 {
+    if credited.hang_once && ledger.hangs.fetch_add(1, AtomicOrdering::SeqCst) == 0 {
         std::future::pending::<()>().await;
     }
     let sequence = event.sequence().unwrap_or_default();
-    with_ledger(|ledger| {
-        *ledger.runs.entry(event.id().to_owned()).or_default() += 1;
-        ledger
-            .balances
-            .insert(credited.account.clone(), (sequence, credited.balance));
-    });
+    let mut records = ledger.records.lock().expect("ledger");
+    *records.runs.entry(event.id().to_owned()).or_default() += 1;
+    records
+        .balances
+        .insert(credited.account.clone(), (sequence, credited.balance));
     Ok(())
-}
-
-fn runs_of(id: &str) -> usize {
-    with_ledger(|ledger| ledger.runs.get(id).copied().unwrap_or_default())
-}
-
-fn balance_of(account: &str) -> Option<(u64, i64)> {
-    with_ledger(|ledger| ledger.balances.get(account).copied())
 }
 
 /// The deployed shape of one consumer: a topic, a raw and a wrapped queue subscribed with
@@ -96,6 +101,7 @@ struct Shop {
     wrapped: QueuePoller,
     dead_letters: String,
     store: DynamoDbStore,
+    ledger: Arc<Ledger>,
 }
 
 async fn shop() -> Shop {
@@ -153,6 +159,7 @@ async fn shop() -> Shop {
         raw,
         wrapped,
         store,
+        ledger: Arc::default(),
     }
 }
 
@@ -182,7 +189,12 @@ async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
 
 impl Shop {
     fn processor(&self) -> Processor<apply_balance> {
-        Processor::new(apply_balance).with_store(Arc::new(self.store.clone()))
+        self.processor_on(Arc::new(self.store.clone()))
+    }
+
+    /// The handler, with this shop's ledger, on `store`.
+    fn processor_on(&self, store: Arc<dyn tidings::Store>) -> Processor<apply_balance> {
+        Processor::with_shared_state(apply_balance, Arc::clone(&self.ledger)).with_store(store)
     }
 
     async fn publish(&self, envelope: Envelope<AccountCredited>) -> String {
@@ -266,8 +278,8 @@ async fn filtered_raw_and_wrapped_deliveries_run_once_and_a_redelivered_duplicat
         next_batch(&shop.raw, &processor).await.outcomes(),
         [&Outcome::Duplicate]
     );
-    assert_eq!(runs_of(&id), 1);
-    assert_eq!(balance_of(&account), Some((1, 100)));
+    assert_eq!(shop.ledger.runs_of(&id), 1);
+    assert_eq!(shop.ledger.balance_of(&account), Some((1, 100)));
     assert_empty(&shop.raw).await;
 }
 
@@ -290,7 +302,7 @@ async fn a_crash_between_claim_and_completion_runs_once_after_the_lock_lapses() 
     )
     .await;
     assert!(crash.is_err(), "the first attempt hangs until it is killed");
-    assert_eq!(runs_of(&id), 0);
+    assert_eq!(shop.ledger.runs_of(&id), 0);
 
     // Redelivered while the dead invocation's lock holds: retried, not run.
     let early = next_batch(&shop.raw, &shop.processor()).await;
@@ -306,7 +318,7 @@ async fn a_crash_between_claim_and_completion_runs_once_after_the_lock_lapses() 
     tokio::time::sleep((lock + Duration::from_millis(200)).saturating_sub(started.elapsed())).await;
     let later = next_batch(&shop.raw, &shop.processor()).await;
     assert_eq!(later.outcomes(), [&Outcome::Processed]);
-    assert_eq!(runs_of(&id), 1);
+    assert_eq!(shop.ledger.runs_of(&id), 1);
     assert_empty(&shop.raw).await;
 }
 
@@ -336,9 +348,13 @@ async fn out_of_order_delivery_skips_stale_events_and_keeps_the_newest_state() {
             newest: 3
         }]
     );
-    assert_eq!(balance_of(&account), Some((3, 300)));
+    assert_eq!(shop.ledger.balance_of(&account), Some((3, 300)));
     assert_eq!(
-        (runs_of(&newest), runs_of(&first), runs_of(&second)),
+        (
+            shop.ledger.runs_of(&newest),
+            shop.ledger.runs_of(&first),
+            shop.ledger.runs_of(&second)
+        ),
         (1, 0, 0)
     );
 }
@@ -426,7 +442,7 @@ async fn a_throttled_then_unreachable_store_retries_and_after_recovery_each_even
     flaky.outage(StoreError::Throttled(
         "ProvisionedThroughputExceededException".into(),
     ));
-    let throttled = Processor::new(apply_balance).with_store(flaky.clone());
+    let throttled = shop.processor_on(flaky.clone());
     let mut retried = 0;
     while retried < ids.len() {
         let result = next_batch(&shop.raw, &throttled).await;
@@ -448,7 +464,7 @@ async fn a_throttled_then_unreachable_store_retries_and_after_recovery_each_even
         .into_builder()
         .endpoint_url(dead)
         .build();
-    let unreachable = Processor::new(apply_balance).with_store(Arc::new(DynamoDbStore::new(
+    let unreachable = shop.processor_on(Arc::new(DynamoDbStore::new(
         aws_sdk_dynamodb::Client::new(&dead_config),
         shop.store.table(),
     )));
@@ -469,7 +485,7 @@ async fn a_throttled_then_unreachable_store_retries_and_after_recovery_each_even
         processed += result.count("processed");
     }
     for id in &ids {
-        assert_eq!(runs_of(id), 1, "event {id}");
+        assert_eq!(shop.ledger.runs_of(id), 1, "event {id}");
     }
     assert_empty(&shop.raw).await;
 }

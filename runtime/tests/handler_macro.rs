@@ -90,30 +90,36 @@ async fn all_options(_event: Envelope<OrderPlaced>, _ctx: &Context) -> Result<()
     Ok(())
 }
 
-/// The payments `charge` ran for, by payment id.
-static CHARGED: Mutex<Vec<u64>> = Mutex::new(Vec::new());
-
+/// `charge` records the payments it ran for, by payment id, in its state.
 #[tidings::event_handler(idempotency_key = "payment_id", main = false)]
-async fn charge(event: Envelope<PaymentReceived>, _ctx: &Context) -> Result<(), HandlerError> {
-    CHARGED.lock().unwrap().push(event.data.payment_id);
+async fn charge(
+    event: Envelope<PaymentReceived>,
+    _ctx: &Context,
+    charged: &Mutex<Vec<u64>>,
+) -> Result<(), HandlerError> {
+    charged.lock().unwrap().push(event.data.payment_id);
     Ok(())
 }
 
-/// The events `route` received, as the variant it got them in.
-static ROUTED: Mutex<Vec<OrderEvent>> = Mutex::new(Vec::new());
-
+/// `route` records the events it received, as the variant it got them in.
 #[tidings::event_handler(main = false)]
-async fn route(event: Envelope<OrderEvent>, _ctx: &Context) -> Result<(), HandlerError> {
-    ROUTED.lock().unwrap().push(event.data);
+async fn route(
+    event: Envelope<OrderEvent>,
+    _ctx: &Context,
+    routed: &Mutex<Vec<OrderEvent>>,
+) -> Result<(), HandlerError> {
+    routed.lock().unwrap().push(event.data);
     Ok(())
 }
 
-/// How many events `route_or_ignore` ran for.
-static ROUTED_OR_IGNORED: Mutex<usize> = Mutex::new(0);
-
+/// `route_or_ignore` counts the events it ran for.
 #[tidings::event_handler(on_unknown_type = "ignore", main = false)]
-async fn route_or_ignore(_event: Envelope<OrderEvent>, _ctx: &Context) -> Result<(), HandlerError> {
-    *ROUTED_OR_IGNORED.lock().unwrap() += 1;
+async fn route_or_ignore(
+    _event: Envelope<OrderEvent>,
+    _ctx: &Context,
+    runs: &Mutex<usize>,
+) -> Result<(), HandlerError> {
+    *runs.lock().unwrap() += 1;
     Ok(())
 }
 
@@ -276,7 +282,7 @@ async fn events_with_one_key_field_are_one_piece_of_work() {
     );
     assert_ne!(first.id(), again.id());
 
-    let processor = Processor::new(charge);
+    let processor = Processor::with_state(charge, Mutex::new(Vec::new()));
     let result = invoke(&processor, &Batch::sqs().event(&first).event(&other)).await;
     assert_eq!(
         result.outcomes(),
@@ -284,7 +290,7 @@ async fn events_with_one_key_field_are_one_piece_of_work() {
     );
     let result = invoke(&processor, &Batch::sqs().event(&again)).await;
     assert_eq!(result.outcomes(), [&Outcome::Duplicate]);
-    assert_eq!(*CHARGED.lock().unwrap(), [42, 43]);
+    assert_eq!(*processor.state().lock().unwrap(), [42, 43]);
 }
 
 #[tokio::test]
@@ -314,7 +320,8 @@ async fn an_event_set_routes_each_type_to_its_variant_and_rejects_other_types() 
         .event(&placed_v1)
         .event(&cancelled)
         .event(&shipped);
-    let result = invoke(&Processor::new(route), &batch).await;
+    let processor = Processor::with_state(route, Mutex::new(Vec::new()));
+    let result = invoke(&processor, &batch).await;
 
     let outcomes = result.outcomes();
     assert_eq!(outcomes[..3], [&Outcome::Processed; 3]);
@@ -333,7 +340,7 @@ async fn an_event_set_routes_each_type_to_its_variant_and_rejects_other_types() 
         other => panic!("expected a rejection of the unknown type, got {other:?}"),
     }
     // Records of a standard batch run concurrently: compare without their order.
-    let mut routed = ROUTED.lock().unwrap().clone();
+    let mut routed = processor.state().lock().unwrap().clone();
     routed.sort_by_key(|event| format!("{event:?}"));
     assert_eq!(
         routed,
@@ -364,9 +371,10 @@ async fn an_event_set_handler_can_ignore_other_types() {
         },
     );
     let batch = Batch::sqs().event(&shipped).event(&cancelled);
-    let result = invoke(&Processor::new(route_or_ignore), &batch).await;
+    let processor = Processor::with_state(route_or_ignore, Mutex::new(0));
+    let result = invoke(&processor, &batch).await;
     assert_eq!(result.outcomes(), [&Outcome::Ignored, &Outcome::Processed]);
-    assert_eq!(*ROUTED_OR_IGNORED.lock().unwrap(), 1);
+    assert_eq!(*processor.state().lock().unwrap(), 1);
     assert!(
         result
             .sqs_response()

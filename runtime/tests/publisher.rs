@@ -7,7 +7,6 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName};
@@ -720,22 +719,17 @@ async fn a_failed_request_fails_each_of_its_events_with_the_reason() {
 
 // --- Causation inside a handler -------------------------------------------------------------
 
-/// Where the handler below publishes; set by the one test that runs it, inside its runtime.
-static FOLLOW_UP: Mutex<Option<(Publisher, Destination)>> = Mutex::new(None);
-
+/// Publishes a follow-up of each shipment with the publisher and to the destination of its
+/// state.
 #[tidings::event_handler(main = false)]
 async fn announce_shipment(
     event: Envelope<ParcelShipped>,
     _ctx: &Context,
+    (publisher, destination): &(Publisher, Destination),
 ) -> Result<(), HandlerError> {
-    let (publisher, destination) = FOLLOW_UP
-        .lock()
-        .unwrap()
-        .clone()
-        .expect("the test sets FOLLOW_UP before invoking");
     publisher
         .publish(
-            &destination,
+            destination,
             AuditNoted {
                 text: format!("shipped {}", event.data.parcel),
             },
@@ -745,7 +739,7 @@ async fn announce_shipment(
     let envelope = publisher.envelope(AuditNoted {
         text: format!("built for {}", event.data.parcel),
     });
-    publisher.publish_envelope(&destination, envelope).await?;
+    publisher.publish_envelope(destination, envelope).await?;
     Ok(())
 }
 
@@ -753,11 +747,11 @@ async fn announce_shipment(
 async fn events_published_inside_a_handler_join_the_flow_of_the_handled_event() {
     let aws = aws().await;
     let queue = aws.queue("pub-causation", false).await;
-    *FOLLOW_UP.lock().unwrap() = Some((aws.publisher.clone(), Destination::queue(&queue.url)));
 
     let in_flow = Envelope::new("shop", parcel("parcel-1", "x")).with_correlation_id("flow-42");
     let starts_flow = Envelope::new("shop", parcel("parcel-2", "y"));
-    let processor = Processor::new(announce_shipment);
+    let follow_up = (aws.publisher.clone(), Destination::queue(&queue.url));
+    let processor = Processor::with_state(announce_shipment, follow_up);
     let result = invoke(
         &processor,
         &Batch::sqs().event(&in_flow).event(&starts_flow),

@@ -135,11 +135,14 @@ struct StockChanged {
     level: i64,
 }
 
-static APPLIED: std::sync::Mutex<Vec<(String, i64)>> = std::sync::Mutex::new(Vec::new());
-
+/// Records each stock level it applied, in its state.
 #[tidings::event_handler(ordering = "latest_wins", main = false)]
-async fn track_stock(event: Envelope<StockChanged>, _ctx: &Context) -> Result<(), HandlerError> {
-    APPLIED
+async fn track_stock(
+    event: Envelope<StockChanged>,
+    _ctx: &Context,
+    applied: &std::sync::Mutex<Vec<(String, i64)>>,
+) -> Result<(), HandlerError> {
+    applied
         .lock()
         .expect("applied")
         .push((event.data.sku.clone(), event.data.level));
@@ -153,7 +156,8 @@ async fn a_batch_costs_a_constant_number_of_round_trips_and_duplicates_and_stale
         inner: store("batch").await,
         calls: AtomicUsize::new(0),
     });
-    let processor = Processor::new(track_stock).with_store(counting.clone());
+    let processor =
+        Processor::with_state(track_stock, Default::default()).with_store(counting.clone());
     let sku = common::unique_name("sku");
     let events: Vec<_> = (1..=10)
         .map(|n| {
@@ -224,7 +228,7 @@ async fn a_batch_costs_a_constant_number_of_round_trips_and_duplicates_and_stale
             newest: 5
         }]
     );
-    let applied = APPLIED.lock().expect("applied").clone();
+    let applied = processor.state().lock().expect("applied").clone();
     assert!(applied.contains(&(format!("{sku}-1"), 50)));
     assert!(
         !applied.contains(&(format!("{sku}-1"), 40)),
@@ -239,11 +243,14 @@ struct NoteTaken {
     text: String,
 }
 
-static NOTES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-
+/// Records each note it took, in its state.
 #[tidings::event_handler(main = false)]
-async fn take_note(event: Envelope<NoteTaken>, _ctx: &Context) -> Result<(), HandlerError> {
-    NOTES.lock().expect("notes").push(event.data.text);
+async fn take_note(
+    event: Envelope<NoteTaken>,
+    _ctx: &Context,
+    notes: &std::sync::Mutex<Vec<String>>,
+) -> Result<(), HandlerError> {
+    notes.lock().expect("notes").push(event.data.text);
     Ok(())
 }
 
@@ -278,7 +285,7 @@ async fn an_unreachable_store_gives_retry_and_after_recovery_each_event_runs_onc
         .fold(Batch::sqs(), |batch, note| batch.event(note));
 
     let down = invoke(
-        &Processor::new(take_note).with_store(Arc::new(unreachable)),
+        &Processor::with_state(take_note, Default::default()).with_store(Arc::new(unreachable)),
         &batch,
     )
     .await;
@@ -299,7 +306,7 @@ async fn an_unreachable_store_gives_retry_and_after_recovery_each_event_runs_onc
         3
     );
 
-    let up = Processor::new(take_note).with_store(Arc::new(healthy));
+    let up = Processor::with_state(take_note, Default::default()).with_store(Arc::new(healthy));
     let first = invoke(&up, &batch).await;
     assert!(
         first.outcomes().iter().all(|o| **o == Outcome::Processed),
@@ -313,7 +320,8 @@ async fn an_unreachable_store_gives_retry_and_after_recovery_each_event_runs_onc
             .iter()
             .all(|o| **o == Outcome::Duplicate)
     );
-    let ran: Vec<String> = NOTES
+    let ran: Vec<String> = up
+        .state()
         .lock()
         .expect("notes")
         .iter()
