@@ -12,22 +12,25 @@ const T: EpochMillis = 1_800_000_000_000;
 const LOCK: EpochMillis = 30_000;
 const TTL: EpochMillis = 3_600_000;
 
-/// Every claim is a new delivery with an owner of its own, `owner-of-{key}-{n}`; a
-/// completion or release of a key is made by the owner of its latest claim.
-static GENERATIONS: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, u32>>> =
-    std::sync::LazyLock::new(Default::default);
-
+/// Every claim is a new delivery with an owner of its own; a completion or release of a key
+/// is made by the owner of the latest claim of that key on this thread (each test runs on a
+/// thread of its own, so tests never see each other's owners).
 fn new_owner(key: &str) -> LockOwner {
-    let mut generations = GENERATIONS.lock().unwrap();
-    let n = generations.entry(key.to_owned()).or_default();
-    *n += 1;
-    LockOwner::from_text(format!("owner-of-{key}-{n}"))
+    let owner = LockOwner::new();
+    LATEST_OWNERS.with(|owners| owners.borrow_mut().insert(key.to_owned(), owner.clone()));
+    owner
 }
 
-/// The owner of the latest claim of `key`.
+/// The owner of the latest claim of `key` made on this thread.
 fn owner(key: &str) -> LockOwner {
-    let n = GENERATIONS.lock().unwrap().get(key).copied().unwrap_or(0);
-    LockOwner::from_text(format!("owner-of-{key}-{n}"))
+    LATEST_OWNERS
+        .with(|owners| owners.borrow().get(key).cloned())
+        .unwrap_or_else(|| LockOwner::from_text(format!("never-claimed-{key}")))
+}
+
+thread_local! {
+    static LATEST_OWNERS: std::cell::RefCell<std::collections::HashMap<String, LockOwner>> =
+        Default::default();
 }
 
 fn plain(key: &str, hash: &str, lock_expires_at: EpochMillis) -> Claim {
