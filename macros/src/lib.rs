@@ -87,7 +87,7 @@ pub fn derive_event(input: TokenStream) -> TokenStream {
 ///
 /// It emits:
 /// - a unit struct `name` implementing `tidings::EventHandler`, to pass to
-///   `tidings::Processor::new` or run in-process with `tidings::testing`; it carries the
+///   `tidings::Pipeline::new` or run in-process with `tidings::testing`; it carries the
 ///   function's doc comments and visibility. Being a unit struct, the name is also a value,
 ///   so a local binding of the same name is a pattern: name locals differently;
 /// - the function itself, unchanged, as `name::call(event, &ctx)`, for unit tests that want

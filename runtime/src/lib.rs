@@ -15,17 +15,16 @@
 pub mod aws;
 pub mod causation;
 pub mod codegen;
-pub mod config;
 pub mod context;
 pub mod dead_letter;
+mod entry;
+pub use entry::{config, lambda, telemetry};
 pub mod error;
 pub mod event_set;
 pub mod handler;
-pub mod lambda;
 #[cfg(feature = "publisher")]
 pub mod local;
 pub mod message_attribute;
-pub mod metrics;
 pub mod options;
 pub mod outcome;
 pub mod pipeline;
@@ -34,18 +33,18 @@ pub mod publish;
 #[cfg(feature = "publisher")]
 pub mod sqs_dead_letter;
 pub mod store;
-pub mod telemetry;
 pub mod testing;
 pub mod transport;
 
 pub use context::Context;
 pub use dead_letter::{DeadLetter, DeadLetterQueue, MemoryDeadLetterQueue};
+pub use entry::invoke::Answer;
 pub use error::HandlerError;
 pub use event_set::{AcceptedType, EventSet};
 pub use handler::EventHandler;
 pub use options::{HandlerOptions, OnUnknownType, Ordering, Source};
-pub use outcome::{Outcome, Reason, ReasonCode};
-pub use pipeline::{BatchResult, InvocationInfo, Processor, RecordResult};
+pub use outcome::{Outcome, OutcomeKind, Reason, ReasonCode};
+pub use pipeline::{BatchResult, InvocationError, Pipeline, RecordResult, Response};
 #[cfg(feature = "publisher")]
 pub use publish::{Destination, PublishError, Publisher, Receipt};
 #[cfg(feature = "publisher")]

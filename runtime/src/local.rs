@@ -13,7 +13,7 @@ use aws_sdk_sqs::types::{
 use serde_json::{Map, Value, json};
 
 use crate::handler::EventHandler;
-use crate::pipeline::{BatchResult, InvocationInfo, Processor};
+use crate::pipeline::{BatchResult, Pipeline, Response};
 use crate::transport::Invocation;
 
 /// Why polling failed.
@@ -169,11 +169,11 @@ impl QueuePoller {
         })
     }
 
-    /// Receives one batch and runs it through `processor`: deletes the records that
+    /// Receives one batch and runs it through `pipeline`: deletes the records that
     /// succeeded and schedules the failures for redelivery. `None` when the queue was empty.
     pub async fn poll_once<H: EventHandler>(
         &self,
-        processor: &Processor<H>,
+        pipeline: &Pipeline<H>,
         wait: Duration,
     ) -> Result<Option<BatchResult>, PollError> {
         let messages = self.receive(wait).await?;
@@ -182,14 +182,22 @@ impl QueuePoller {
         }
         let invocation: Invocation = serde_json::from_value(self.invocation_json(&messages))
             .map_err(|e| PollError::WholeBatch(e.to_string()))?;
-        let info = InvocationInfo {
-            request_id: format!("local-{}", request_suffix()),
-            deadline: SystemTime::now() + self.invocation_timeout,
+        let event = crate::lambda::event(
+            invocation,
+            format!("local-{}", request_suffix()),
+            SystemTime::now() + self.invocation_timeout,
+        );
+        let answer = pipeline.invoke(event).await;
+        let response = match answer.response {
+            Ok(Response::Sqs(response)) => response,
+            Ok(Response::Sns) => {
+                return Err(PollError::WholeBatch(
+                    "an SQS batch was answered as an SNS invocation".to_owned(),
+                ));
+            }
+            Err(error) => return Err(PollError::WholeBatch(error.to_string())),
         };
-        let result = processor.process(invocation.deliveries(), &info).await;
-        let response = result
-            .sqs_response()
-            .map_err(|e| PollError::WholeBatch(e.to_string()))?;
+        let result = answer.batch;
         let failed: Vec<&str> = response
             .batch_item_failures
             .iter()

@@ -55,16 +55,59 @@ impl Outcome {
         }
     }
 
+    /// Which of the outcomes this is, without its details.
+    pub fn kind(&self) -> OutcomeKind {
+        match self {
+            Self::Processed => OutcomeKind::Processed,
+            Self::Duplicate => OutcomeKind::Duplicate,
+            Self::Stale { .. } => OutcomeKind::Stale,
+            Self::Ignored => OutcomeKind::Ignored,
+            Self::Retry(_) => OutcomeKind::Retry,
+            Self::Rejected { .. } => OutcomeKind::Rejected,
+        }
+    }
+
     /// The name of the outcome, as used in logs and metrics.
     pub fn name(&self) -> &'static str {
+        self.kind().as_str()
+    }
+}
+
+/// The kinds of [`Outcome`], without their details: what a batch's figures count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OutcomeKind {
+    /// [`Outcome::Processed`].
+    Processed,
+    /// [`Outcome::Duplicate`].
+    Duplicate,
+    /// [`Outcome::Stale`].
+    Stale,
+    /// [`Outcome::Ignored`].
+    Ignored,
+    /// [`Outcome::Retry`].
+    Retry,
+    /// [`Outcome::Rejected`].
+    Rejected,
+}
+
+impl OutcomeKind {
+    /// The name, as used in logs: `processed`, `duplicate`, `stale`, `ignored`, `retry`,
+    /// `rejected`.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Processed => "processed",
             Self::Duplicate => "duplicate",
-            Self::Stale { .. } => "stale",
+            Self::Stale => "stale",
             Self::Ignored => "ignored",
-            Self::Retry(_) => "retry",
-            Self::Rejected { .. } => "rejected",
+            Self::Retry => "retry",
+            Self::Rejected => "rejected",
         }
+    }
+}
+
+impl fmt::Display for OutcomeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -7,8 +7,8 @@
 //!
 //! let placed = Envelope::new("orders", OrderPlaced { .. }).with_sequence(1);
 //! let batch = Batch::sqs().event(&placed).event(&placed); // the same event twice
-//! let processor = tidings::Processor::new(reserve_stock);
-//! let result = invoke(&processor, &batch).await;
+//! let pipeline = tidings::Pipeline::new(reserve_stock);
+//! let result = invoke(&pipeline, &batch).await;
 //! assert_eq!(result.outcomes(), [&Outcome::Processed, &Outcome::Duplicate]);
 //! ```
 
@@ -18,8 +18,11 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tidings_events::Envelope;
 
+use lambda_runtime::LambdaEvent;
+
+use crate::entry::invoke::Answer;
 use crate::handler::EventHandler;
-use crate::pipeline::{BatchResult, InvocationInfo, Processor};
+use crate::pipeline::{BatchResult, InvocationError, Pipeline};
 use crate::transport::Invocation;
 
 /// The queue ARN test batches come from.
@@ -175,6 +178,11 @@ impl Batch {
         &self.records
     }
 
+    /// The invocation Lambda would send, as the Lambda runtime reads it.
+    pub fn invocation(&self) -> Invocation {
+        serde_json::from_value(self.to_json()).expect("test batches are valid invocations")
+    }
+
     /// The invocation payload Lambda would send, as JSON.
     pub fn to_json(&self) -> Value {
         let records: Vec<Value> = self
@@ -290,27 +298,66 @@ fn sns_notification(
     notification
 }
 
-/// The invocation used by [`invoke`]: a fresh request id and 30 seconds to the deadline.
-pub fn invocation_info() -> InvocationInfo {
-    InvocationInfo {
-        request_id: format!("test-{}", millis_now()),
-        deadline: SystemTime::now() + Duration::from_secs(30),
-    }
+/// The time a test invocation has before its deadline unless the test says otherwise.
+pub const TEST_INVOCATION_TIME: Duration = Duration::from_secs(30);
+
+/// The event the Lambda runtime hands a function for `invocation`: a fresh request id and
+/// `deadline` as the Runtime API's `lambda-runtime-deadline-ms`.
+pub fn lambda_event(invocation: Invocation, deadline: SystemTime) -> LambdaEvent<Invocation> {
+    crate::lambda::event(invocation, format!("test-{}", millis_now()), deadline)
 }
 
-/// Runs `batch` through `processor` as Lambda would invoke it, and returns every record's
+/// Answers `batch` as a deployed function answers an invocation, through
+/// [`Pipeline::invoke`]: the response (or the error that makes Lambda retry the whole
+/// invocation), every record's result and the metrics line.
+pub async fn answer<H: EventHandler>(pipeline: &Pipeline<H>, batch: &Batch) -> Answer {
+    pipeline
+        .invoke(lambda_event(
+            batch.invocation(),
+            SystemTime::now() + TEST_INVOCATION_TIME,
+        ))
+        .await
+}
+
+/// Runs `batch` through `pipeline` as Lambda would invoke it, and returns every record's
 /// outcome with the batch response.
-pub async fn invoke<H: EventHandler>(processor: &Processor<H>, batch: &Batch) -> BatchResult {
-    invoke_with(processor, batch, &invocation_info()).await
+///
+/// Panics when the pipeline refuses the invocation as a whole (a batch from a source the
+/// handler is not declared for), which leaves no record to assert on; [`answer`] returns
+/// that error instead.
+pub async fn invoke<H: EventHandler>(pipeline: &Pipeline<H>, batch: &Batch) -> BatchResult {
+    invoke_with(pipeline, batch, SystemTime::now() + TEST_INVOCATION_TIME).await
 }
 
-/// [`invoke`] with a chosen request id and deadline.
+/// [`invoke`] with the invocation's deadline chosen.
 pub async fn invoke_with<H: EventHandler>(
-    processor: &Processor<H>,
+    pipeline: &Pipeline<H>,
     batch: &Batch,
-    info: &InvocationInfo,
+    deadline: SystemTime,
 ) -> BatchResult {
-    let invocation: Invocation =
-        serde_json::from_value(batch.to_json()).expect("test batches are valid invocations");
-    processor.process(invocation.deliveries(), info).await
+    let answer = pipeline
+        .invoke(lambda_event(batch.invocation(), deadline))
+        .await;
+    records_of(answer)
+}
+
+/// [`invoke`] for an invocation built by hand (a payload a [`Batch`] cannot express, such as
+/// a record without a message id).
+pub async fn invoke_raw<H: EventHandler>(
+    pipeline: &Pipeline<H>,
+    invocation: Invocation,
+) -> BatchResult {
+    let deadline = SystemTime::now() + TEST_INVOCATION_TIME;
+    records_of(pipeline.invoke(lambda_event(invocation, deadline)).await)
+}
+
+/// The records of an answer whose invocation was not refused.
+fn records_of(answer: Answer) -> BatchResult {
+    if let Err(error @ InvocationError::WrongSource { .. }) = &answer.response {
+        panic!(
+            "the pipeline refused the invocation, so no record ran: {error}; build the batch \
+             for the handler's source, or call tidings::testing::answer to assert on the refusal"
+        );
+    }
+    answer.batch
 }

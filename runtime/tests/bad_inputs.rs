@@ -11,9 +11,9 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use tidings::dead_letter::{DeadLetter, DeadLetterQueue, MemoryDeadLetterQueue};
-use tidings::testing::{Batch, TestRecord, invocation_info, invoke};
+use tidings::testing::{Batch, TestRecord, invoke, invoke_raw};
 use tidings::transport::Invocation;
-use tidings::{BatchResult, EventHandler, Outcome, ReasonCode};
+use tidings::{BatchResult, EventHandler, InvocationError, Outcome, ReasonCode};
 
 use support::{Ping, SOURCE, ignore_others, latest_items, ok_item, record_items, unique};
 
@@ -692,24 +692,22 @@ fn rows() -> Vec<Row> {
     rows
 }
 
-/// Runs `input` through a fresh processor of `handler`, with a dead-letter queue if `dlq`.
+/// Runs `input` through a fresh pipeline of `handler`, with a dead-letter queue if `dlq`.
 async fn run<H: EventHandler<State = support::Ledger>>(
     handler: H,
     input: &Input,
     dlq: Option<Arc<MemoryDeadLetterQueue>>,
 ) -> BatchResult {
-    let mut processor = support::processor(handler).0;
+    let mut pipeline = support::pipeline(handler).0;
     if let Some(queue) = dlq {
-        processor = processor.with_dead_letter_queue(queue);
+        pipeline = pipeline.with_dead_letter_queue(queue);
     }
     match input {
-        Input::Batch(batch) => invoke(&processor, batch).await,
+        Input::Batch(batch) => invoke(&pipeline, batch).await,
         Input::Json(payload) => {
             let invocation =
                 Invocation::from_json(payload).expect("the row's payload is an invocation");
-            processor
-                .process(invocation.deliveries(), &invocation_info())
-                .await
+            invoke_raw(&pipeline, invocation).await
         }
     }
 }
@@ -785,7 +783,9 @@ fn check(row: &Row, result: &BatchResult, letters: Option<&[DeadLetter]>) -> Vec
     let response = result.sqs_response();
     if unidentified > 0 {
         match response {
-            Err(error) if error.count == unidentified => {
+            Err(error @ InvocationError::UnidentifiedRecords { count })
+                if count == unidentified =>
+            {
                 let text = error.to_string();
                 if !text
                     .contains("could not be identified (no messageId); the whole batch is retried")
@@ -891,15 +891,13 @@ async fn every_bad_input_has_its_documented_outcome_with_and_without_a_dead_lett
 
 #[tokio::test]
 async fn an_empty_batch_has_no_records_and_an_empty_response() {
-    let processor = support::processor(record_items).0;
+    let pipeline = support::pipeline(record_items).0;
     for result in [
-        invoke(&processor, &Batch::sqs()).await,
-        invoke(&processor, &Batch::sns()).await,
+        invoke(&pipeline, &Batch::sqs()).await,
+        invoke(&pipeline, &Batch::sns()).await,
         {
             let invocation = Invocation::from_json(r#"{"Records": []}"#).expect("an empty batch");
-            processor
-                .process(invocation.deliveries(), &invocation_info())
-                .await
+            invoke_raw(&pipeline, invocation).await
         },
     ] {
         assert!(result.records.is_empty());
@@ -922,17 +920,15 @@ async fn a_record_without_a_message_id_fails_the_whole_sqs_batch() {
     });
     let invocation = Invocation::from_json(&payload).expect("an SQS invocation");
     let queue = Arc::new(MemoryDeadLetterQueue::new());
-    let processor = support::processor(record_items)
+    let pipeline = support::pipeline(record_items)
         .0
         .with_dead_letter_queue(queue.clone());
-    let result = processor
-        .process(invocation.deliveries(), &invocation_info())
-        .await;
+    let result = invoke_raw(&pipeline, invocation).await;
     assert_eq!(result.records[0].outcome, Outcome::Processed);
     let error = result
         .sqs_response()
         .expect_err("two records cannot be named");
-    assert_eq!(error.count, 2);
+    assert_eq!(error, InvocationError::UnidentifiedRecords { count: 2 });
     assert_eq!(
         error.to_string(),
         "2 record(s) failed and could not be identified (no messageId); the whole batch is \
@@ -982,10 +978,10 @@ impl DeadLetterQueue for RefusingQueue {
 
 #[tokio::test]
 async fn a_rejected_record_the_dead_letter_queue_refuses_is_retried() {
-    let processor = support::processor(record_items)
+    let pipeline = support::pipeline(record_items)
         .0
         .with_dead_letter_queue(Arc::new(RefusingQueue));
-    let result = invoke(&processor, &Batch::sqs().raw("garbage")).await;
+    let result = invoke(&pipeline, &Batch::sqs().raw("garbage")).await;
     let Outcome::Retry(reason) = &result.records[0].outcome else {
         panic!("expected a retry, got {:?}", result.records[0].outcome);
     };

@@ -14,10 +14,10 @@ use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tidings::testing::{Batch, TestRecord, invocation_info, invoke};
+use tidings::testing::{Batch, TestRecord, invoke, invoke_raw};
 use tidings::transport::Invocation;
 use tidings::{
-    BatchResult, Context, Envelope, Event, HandlerError, Outcome, Processor, ReasonCode,
+    BatchResult, Context, Envelope, Event, HandlerError, Outcome, Pipeline, ReasonCode,
     SqsDeadLetterQueue,
 };
 
@@ -122,10 +122,10 @@ fn pairs(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         .collect()
 }
 
-/// Runs `batch` through `processor` with an extra message attribute on record `index`, as
+/// Runs `batch` through `pipeline` with an extra message attribute on record `index`, as
 /// an SQS record carries the attributes its producer set.
 async fn invoke_with_attribute(
-    processor: &Processor<refuse_damaged>,
+    pipeline: &Pipeline<refuse_damaged>,
     batch: &Batch,
     index: usize,
     name: &str,
@@ -136,9 +136,7 @@ async fn invoke_with_attribute(
         "stringValue": value, "stringListValues": [], "binaryListValues": [], "dataType": "String"
     });
     let invocation: Invocation = serde_json::from_value(payload).unwrap();
-    processor
-        .process(invocation.deliveries(), &invocation_info())
-        .await
+    invoke_raw(pipeline, invocation).await
 }
 
 #[tokio::test]
@@ -146,7 +144,7 @@ async fn rejected_records_arrive_with_their_original_body_and_the_reason() {
     let sqs = sqs().await;
     let url = create_queue(&sqs, "dlq", false).await;
     let config = common::sdk_config().await;
-    let processor = Processor::new(refuse_damaged)
+    let pipeline = Pipeline::new(refuse_damaged)
         .with_dead_letter_queue(Arc::new(SqsDeadLetterQueue::new(&config, &url)));
 
     let good = Envelope::new(
@@ -167,7 +165,7 @@ async fn rejected_records_arrive_with_their_original_body_and_the_reason() {
                 .receive_count(3),
         )
         .record(TestRecord::raw(garbage).message_id("garbage-1"));
-    let result = invoke_with_attribute(&processor, &batch, 1, "origin", "dock-7").await;
+    let result = invoke_with_attribute(&pipeline, &batch, 1, "origin", "dock-7").await;
 
     let outcomes = result.outcomes();
     assert_eq!(outcomes[0], &Outcome::Processed);
@@ -233,11 +231,11 @@ async fn a_fifo_dead_letter_queue_gets_each_letter_in_its_own_group() {
     let sqs = sqs().await;
     let url = create_queue(&sqs, "dlq-fifo", true).await;
     let config = common::sdk_config().await;
-    let processor = Processor::new(refuse_damaged)
+    let pipeline = Pipeline::new(refuse_damaged)
         .with_dead_letter_queue(Arc::new(SqsDeadLetterQueue::new(&config, &url)));
     let poison = poison_body("0193a5b2-0000-7e3f-8a9b-0c1d2e3f4a5b");
     let batch = Batch::sqs().record(TestRecord::raw(poison.clone()).message_id("poison-fifo"));
-    let result = invoke(&processor, &batch).await;
+    let result = invoke(&pipeline, &batch).await;
     assert!(matches!(
         result.outcomes()[0],
         Outcome::Rejected {
@@ -266,7 +264,7 @@ async fn a_letter_the_queue_cannot_take_makes_its_record_a_retry() {
     let poison = poison_body("0193a5b2-1111-7e3f-8a9b-0c1d2e3f4a5b");
 
     // Over the queue's limit: answered without a call, nothing arrives.
-    let small = Processor::new(refuse_damaged).with_dead_letter_queue(Arc::new(
+    let small = Pipeline::new(refuse_damaged).with_dead_letter_queue(Arc::new(
         SqsDeadLetterQueue::new(&config, &url).with_max_bytes(256),
     ));
     let result = invoke(&small, &Batch::sqs().raw(poison.clone())).await;
@@ -286,7 +284,7 @@ async fn a_letter_the_queue_cannot_take_makes_its_record_a_retry() {
 
     // A queue that does not exist: the request fails, the record is retried.
     let missing = format!("{url}-gone");
-    let lost = Processor::new(refuse_damaged)
+    let lost = Pipeline::new(refuse_damaged)
         .with_dead_letter_queue(Arc::new(SqsDeadLetterQueue::new(&config, &missing)));
     let result = invoke(&lost, &Batch::sqs().raw(poison)).await;
     let Outcome::Retry(reason) = result.outcomes()[0] else {
@@ -305,19 +303,19 @@ async fn a_letter_the_queue_cannot_take_makes_its_record_a_retry() {
 /// Set in the child process of the test below.
 const CHILD_VAR: &str = "TIDINGS_TEST_DLQ_FROM_ENV_CHILD";
 
-/// `processor_from_env` reads `TIDINGS_DEAD_LETTER_QUEUE_URL` and the AWS settings from the
+/// `pipeline_from_env` reads `TIDINGS_DEAD_LETTER_QUEUE_URL` and the AWS settings from the
 /// environment. Changing the environment of this multi-threaded test process is unsound, so
 /// the test runs itself again as a child process with the variables set: the child builds
-/// the processor and rejects a record; the parent checks what reached the queue.
+/// the pipeline and rejects a record; the parent checks what reached the queue.
 #[tokio::test]
 async fn processor_from_env_sends_rejected_records_to_the_configured_queue() {
     if std::env::var_os(CHILD_VAR).is_some() {
-        let processor = tidings::lambda::processor_from_env(refuse_damaged, ())
+        let pipeline = tidings::lambda::pipeline_from_env(refuse_damaged, ())
             .await
-            .expect("processor_from_env");
+            .expect("pipeline_from_env");
         let poison = poison_body("0193a5b2-2222-7e3f-8a9b-0c1d2e3f4a5b");
         let result = invoke(
-            &processor,
+            &pipeline,
             &Batch::sqs().record(TestRecord::raw(poison).message_id("from-env")),
         )
         .await;

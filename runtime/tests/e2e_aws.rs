@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use tidings::local::QueuePoller;
 use tidings::store::{DynamoDbStore, FlakyStore, StoreError};
 use tidings::{
-    BatchResult, Context, Destination, Envelope, Event, EventSet, HandlerError, Outcome, Processor,
+    BatchResult, Context, Destination, Envelope, Event, EventSet, HandlerError, Outcome, Pipeline,
     Publisher, ReasonCode, SqsDeadLetterQueue,
 };
 
@@ -188,13 +188,13 @@ async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
 }
 
 impl Shop {
-    fn processor(&self) -> Processor<apply_balance> {
+    fn pipeline(&self) -> Pipeline<apply_balance> {
         self.processor_on(Arc::new(self.store.clone()))
     }
 
     /// The handler, with this shop's ledger, on `store`.
-    fn processor_on(&self, store: Arc<dyn tidings::Store>) -> Processor<apply_balance> {
-        Processor::with_shared_state(apply_balance, Arc::clone(&self.ledger)).with_store(store)
+    fn processor_on(&self, store: Arc<dyn tidings::Store>) -> Pipeline<apply_balance> {
+        Pipeline::with_shared_state(apply_balance, Arc::clone(&self.ledger)).with_store(store)
     }
 
     async fn publish(&self, envelope: Envelope<AccountCredited>) -> String {
@@ -208,11 +208,11 @@ impl Shop {
 }
 
 /// Polls until a batch arrives (SNS to SQS delivery is asynchronous), and returns it.
-async fn next_batch(poller: &QueuePoller, processor: &Processor<apply_balance>) -> BatchResult {
+async fn next_batch(poller: &QueuePoller, pipeline: &Pipeline<apply_balance>) -> BatchResult {
     // Messages arrive, or come back from a retry, within a second or two.
     for _ in 0..40 {
         if let Some(result) = poller
-            .poll_once(processor, Duration::ZERO)
+            .poll_once(pipeline, Duration::ZERO)
             .await
             .expect("poll")
         {
@@ -250,7 +250,7 @@ fn credited(account: &str, balance: i64, sequence: u64) -> Envelope<AccountCredi
 #[tokio::test(flavor = "current_thread")]
 async fn filtered_raw_and_wrapped_deliveries_run_once_and_a_redelivered_duplicate_is_skipped() {
     let shop = shop().await;
-    let processor = shop.processor();
+    let pipeline = shop.pipeline();
     let account = common::unique_name("acct");
     let event = credited(&account, 100, 1);
     let id = shop.publish(event.clone()).await;
@@ -265,17 +265,17 @@ async fn filtered_raw_and_wrapped_deliveries_run_once_and_a_redelivered_duplicat
         .await
         .expect("published");
 
-    let raw = next_batch(&shop.raw, &processor).await;
+    let raw = next_batch(&shop.raw, &pipeline).await;
     assert_eq!(raw.outcomes(), [&Outcome::Processed]);
     // The wrapped queue got the same event inside an SNS notification: same id, so it is
     // a duplicate for this handler.
-    let wrapped = next_batch(&shop.wrapped, &processor).await;
+    let wrapped = next_batch(&shop.wrapped, &pipeline).await;
     assert_eq!(wrapped.outcomes(), [&Outcome::Duplicate]);
 
     // Delivered again after success (SNS and SQS both may): acknowledged, not re-run.
     shop.publish(event).await;
     assert_eq!(
-        next_batch(&shop.raw, &processor).await.outcomes(),
+        next_batch(&shop.raw, &pipeline).await.outcomes(),
         [&Outcome::Duplicate]
     );
     assert_eq!(shop.ledger.runs_of(&id), 1);
@@ -298,14 +298,14 @@ async fn a_crash_between_claim_and_completion_runs_once_after_the_lock_lapses() 
     let started = std::time::Instant::now();
     let crash = tokio::time::timeout(
         Duration::from_millis(1500),
-        next_batch(&crashing, &shop.processor()),
+        next_batch(&crashing, &shop.pipeline()),
     )
     .await;
     assert!(crash.is_err(), "the first attempt hangs until it is killed");
     assert_eq!(shop.ledger.runs_of(&id), 0);
 
     // Redelivered while the dead invocation's lock holds: retried, not run.
-    let early = next_batch(&shop.raw, &shop.processor()).await;
+    let early = next_batch(&shop.raw, &shop.pipeline()).await;
     match early.outcomes()[0] {
         Outcome::Retry(reason) => assert_eq!(reason.code, ReasonCode::InProgress),
         other => panic!("expected a retry while the lock holds, got {other:?}"),
@@ -316,7 +316,7 @@ async fn a_crash_between_claim_and_completion_runs_once_after_the_lock_lapses() 
     );
     // Once the lock lapsed (the dead invocation's deadline passed), the next delivery runs.
     tokio::time::sleep((lock + Duration::from_millis(200)).saturating_sub(started.elapsed())).await;
-    let later = next_batch(&shop.raw, &shop.processor()).await;
+    let later = next_batch(&shop.raw, &shop.pipeline()).await;
     assert_eq!(later.outcomes(), [&Outcome::Processed]);
     assert_eq!(shop.ledger.runs_of(&id), 1);
     assert_empty(&shop.raw).await;
@@ -325,16 +325,16 @@ async fn a_crash_between_claim_and_completion_runs_once_after_the_lock_lapses() 
 #[tokio::test(flavor = "current_thread")]
 async fn out_of_order_delivery_skips_stale_events_and_keeps_the_newest_state() {
     let shop = shop().await;
-    let processor = shop.processor();
+    let pipeline = shop.pipeline();
     let account = common::unique_name("acct");
     let newest = shop.publish(credited(&account, 300, 3)).await;
     assert_eq!(
-        next_batch(&shop.raw, &processor).await.outcomes(),
+        next_batch(&shop.raw, &pipeline).await.outcomes(),
         [&Outcome::Processed]
     );
     let first = shop.publish(credited(&account, 100, 1)).await;
     assert_eq!(
-        next_batch(&shop.raw, &processor).await.outcomes(),
+        next_batch(&shop.raw, &pipeline).await.outcomes(),
         [&Outcome::Stale {
             sequence: 1,
             newest: 3
@@ -342,7 +342,7 @@ async fn out_of_order_delivery_skips_stale_events_and_keeps_the_newest_state() {
     );
     let second = shop.publish(credited(&account, 200, 2)).await;
     assert_eq!(
-        next_batch(&shop.raw, &processor).await.outcomes(),
+        next_batch(&shop.raw, &pipeline).await.outcomes(),
         [&Outcome::Stale {
             sequence: 2,
             newest: 3
@@ -362,8 +362,8 @@ async fn out_of_order_delivery_skips_stale_events_and_keeps_the_newest_state() {
 #[tokio::test(flavor = "current_thread")]
 async fn a_poison_message_lands_in_the_dead_letter_queue_with_its_reason() {
     let shop = shop().await;
-    let processor =
-        shop.processor()
+    let pipeline =
+        shop.pipeline()
             .with_dead_letter_queue(Arc::new(SqsDeadLetterQueue::from_client(
                 shop.sqs.clone(),
                 shop.dead_letters.clone(),
@@ -377,7 +377,7 @@ async fn a_poison_message_lands_in_the_dead_letter_queue_with_its_reason() {
         .await
         .expect("send poison");
 
-    let result = next_batch(&shop.raw, &processor).await;
+    let result = next_batch(&shop.raw, &pipeline).await;
     match result.outcomes()[0] {
         Outcome::Rejected {
             reason,
@@ -478,11 +478,11 @@ async fn a_throttled_then_unreachable_store_retries_and_after_recovery_each_even
 
     // Recovered: every event runs exactly once, in the end.
     flaky.recover();
-    let healthy = shop.processor();
+    let healthy = shop.pipeline();
     let mut processed = 0;
     while processed < ids.len() {
         let result = next_batch(&shop.raw, &healthy).await;
-        processed += result.count("processed");
+        processed += result.count(tidings::OutcomeKind::Processed);
     }
     for id in &ids {
         assert_eq!(shop.ledger.runs_of(id), 1, "event {id}");

@@ -126,8 +126,8 @@ async fn run<H: EventHandler<State = Ledger>>(
     }
 
     let store = Arc::new(FlakyStore::new(MemoryStore::new()));
-    let (processor, ledger) = support::processor(handler);
-    let processor = processor.with_store(store.clone());
+    let (pipeline, ledger) = support::pipeline(handler);
+    let pipeline = pipeline.with_store(store.clone());
     // (event, receive count, delivery number), in queue order.
     let mut queue: VecDeque<(usize, u32, usize)> = scenario
         .deliveries
@@ -168,7 +168,7 @@ async fn run<H: EventHandler<State = Ledger>>(
                         .receive_count(receives),
                 )
             });
-        let result = invoke(&processor, &batch).await;
+        let result = invoke(&pipeline, &batch).await;
         assert_eq!(result.records.len(), taken.len());
         for (record, &(event, _, _)) in result.records.iter().zip(&taken) {
             assert_eq!(

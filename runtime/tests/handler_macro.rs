@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use tidings::testing::{Batch, invoke};
 use tidings::{
     AcceptedType, Context, Envelope, Event, EventHandler, HandlerError, HandlerOptions,
-    OnUnknownType, Ordering, Outcome, Processor, ReasonCode, Source,
+    OnUnknownType, Ordering, Outcome, Pipeline, ReasonCode, Source,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Event)]
@@ -282,15 +282,15 @@ async fn events_with_one_key_field_are_one_piece_of_work() {
     );
     assert_ne!(first.id(), again.id());
 
-    let processor = Processor::with_state(charge, Mutex::new(Vec::new()));
-    let result = invoke(&processor, &Batch::sqs().event(&first).event(&other)).await;
+    let pipeline = Pipeline::with_state(charge, Mutex::new(Vec::new()));
+    let result = invoke(&pipeline, &Batch::sqs().event(&first).event(&other)).await;
     assert_eq!(
         result.outcomes(),
         [&Outcome::Processed, &Outcome::Processed]
     );
-    let result = invoke(&processor, &Batch::sqs().event(&again)).await;
+    let result = invoke(&pipeline, &Batch::sqs().event(&again)).await;
     assert_eq!(result.outcomes(), [&Outcome::Duplicate]);
-    assert_eq!(*processor.state().lock().unwrap(), [42, 43]);
+    assert_eq!(*pipeline.state().lock().unwrap(), [42, 43]);
 }
 
 #[tokio::test]
@@ -320,8 +320,8 @@ async fn an_event_set_routes_each_type_to_its_variant_and_rejects_other_types() 
         .event(&placed_v1)
         .event(&cancelled)
         .event(&shipped);
-    let processor = Processor::with_state(route, Mutex::new(Vec::new()));
-    let result = invoke(&processor, &batch).await;
+    let pipeline = Pipeline::with_state(route, Mutex::new(Vec::new()));
+    let result = invoke(&pipeline, &batch).await;
 
     let outcomes = result.outcomes();
     assert_eq!(outcomes[..3], [&Outcome::Processed; 3]);
@@ -340,7 +340,7 @@ async fn an_event_set_routes_each_type_to_its_variant_and_rejects_other_types() 
         other => panic!("expected a rejection of the unknown type, got {other:?}"),
     }
     // Records of a standard batch run concurrently: compare without their order.
-    let mut routed = processor.state().lock().unwrap().clone();
+    let mut routed = pipeline.state().lock().unwrap().clone();
     routed.sort_by_key(|event| format!("{event:?}"));
     assert_eq!(
         routed,
@@ -371,10 +371,10 @@ async fn an_event_set_handler_can_ignore_other_types() {
         },
     );
     let batch = Batch::sqs().event(&shipped).event(&cancelled);
-    let processor = Processor::with_state(route_or_ignore, Mutex::new(0));
-    let result = invoke(&processor, &batch).await;
+    let pipeline = Pipeline::with_state(route_or_ignore, Mutex::new(0));
+    let result = invoke(&pipeline, &batch).await;
     assert_eq!(result.outcomes(), [&Outcome::Ignored, &Outcome::Processed]);
-    assert_eq!(*processor.state().lock().unwrap(), 1);
+    assert_eq!(*pipeline.state().lock().unwrap(), 1);
     assert!(
         result
             .sqs_response()

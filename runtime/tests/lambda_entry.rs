@@ -8,10 +8,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use tidings::config::{Config, StoreKind};
-use tidings::lambda::{Response, answer_invocation};
-use tidings::testing::{Batch, invocation_info};
-use tidings::transport::Invocation;
-use tidings::{Context, Envelope, EventHandler, HandlerError, Processor};
+use tidings::testing::Batch;
+use tidings::{Context, Envelope, EventHandler, HandlerError, InvocationError, Pipeline, Response};
 
 use support::{Step, TestEvent, item, ok_item, record_items, unique};
 
@@ -21,26 +19,19 @@ async fn sqs_only(_event: Envelope<TestEvent>, _ctx: &Context) -> Result<(), Han
     Ok(())
 }
 
-fn invocation(batch: &Batch) -> Invocation {
-    serde_json::from_value(batch.to_json()).expect("test batches are valid invocations")
-}
-
-/// Answers `batch` and returns the answer with the metrics written.
+/// Answers `batch` and returns the response with the metrics as the generated `main` writes
+/// them.
 async fn answer<H: EventHandler>(
-    processor: &Processor<H>,
+    pipeline: &Pipeline<H>,
     batch: &Batch,
-) -> (Result<Response, String>, String) {
+) -> (Result<Response, InvocationError>, String) {
+    let answer = tidings::testing::answer(pipeline, batch).await;
     let mut metrics = Vec::new();
-    let answer = answer_invocation(
-        processor,
-        invocation(batch),
-        &invocation_info(),
-        &mut metrics,
-    )
-    .await
-    .map_err(|error| error.to_string());
+    answer
+        .write_metrics(&mut metrics)
+        .expect("a Vec takes the metrics");
     (
-        answer,
+        answer.response,
         String::from_utf8(metrics).expect("metrics are UTF-8"),
     )
 }
@@ -56,7 +47,7 @@ fn metrics_line(metrics: &str) -> serde_json::Value {
 
 #[tokio::test]
 async fn an_sqs_invocation_answers_its_failed_records_and_writes_one_metrics_line() {
-    let processor = support::processor(record_items)
+    let pipeline = support::pipeline(record_items)
         .0
         .with_metrics_namespace("shop");
     let subject = unique("answer");
@@ -65,7 +56,7 @@ async fn an_sqs_invocation_answers_its_failed_records_and_writes_one_metrics_lin
         2,
         vec![Step::Fail, Step::Succeed],
     ));
-    let (response, metrics) = answer(&processor, &batch).await;
+    let (response, metrics) = answer(&pipeline, &batch).await;
 
     let response = response.expect("an SQS batch is answered");
     assert_eq!(
@@ -82,10 +73,10 @@ async fn an_sqs_invocation_answers_its_failed_records_and_writes_one_metrics_lin
 
 #[tokio::test]
 async fn an_sns_invocation_answers_null_or_an_error_that_makes_sns_retry() {
-    let processor = support::processor(record_items).0;
+    let pipeline = support::pipeline(record_items).0;
     let subject = unique("answer-sns");
 
-    let (response, metrics) = answer(&processor, &Batch::sns().event(&ok_item(&subject, 1))).await;
+    let (response, metrics) = answer(&pipeline, &Batch::sns().event(&ok_item(&subject, 1))).await;
     let response = response.expect("a processed SNS record is answered");
     assert_eq!(response, Response::Sns);
     assert_eq!(
@@ -95,11 +86,13 @@ async fn an_sns_invocation_answers_null_or_an_error_that_makes_sns_retry() {
     assert_eq!(metrics_line(&metrics)["Processed"], 1);
 
     let failing = Batch::sns().event(&item(&subject, 2, vec![Step::Fail, Step::Succeed]));
-    let (response, metrics) = answer(&processor, &failing).await;
+    let (response, metrics) = answer(&pipeline, &failing).await;
     let error = response.expect_err("a retried SNS record fails the invocation");
+    assert_eq!(error.error_type(), "tidings.SnsRetry");
+    let message = error.to_string();
     assert!(
-        error.starts_with("record msg-0 must be retried: "),
-        "{error}"
+        message.starts_with("record msg-0 must be retried: "),
+        "{message}"
     );
     // The batch ran, so its metrics are written even though the invocation fails.
     let line = metrics_line(&metrics);
@@ -109,12 +102,15 @@ async fn an_sns_invocation_answers_null_or_an_error_that_makes_sns_retry() {
 
 #[tokio::test]
 async fn an_invocation_from_the_wrong_source_is_refused_before_any_record_runs() {
-    let processor = Processor::new(sqs_only);
+    let pipeline = Pipeline::new(sqs_only);
     let batch = Batch::sns().event(&ok_item(&unique("wrong-source"), 1));
-    let (response, metrics) = answer(&processor, &batch).await;
+    let (response, metrics) = answer(&pipeline, &batch).await;
     let error = response.expect_err("SNS may not invoke an SQS handler");
+    // A typed error: Lambda's errorType names what went wrong.
+    let diagnostic = lambda_runtime::Diagnostic::from(error.clone());
+    assert_eq!(diagnostic.error_type, "tidings.WrongSource");
     assert_eq!(
-        error,
+        error.to_string(),
         "`sqs_only` is declared with source = \"sqs\" but was invoked by SNS; fix the event \
          source or the handler's `source` option"
     );

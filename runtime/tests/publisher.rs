@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use tidings::testing::{Batch, invoke};
 use tidings::transport::{Transport, decode_sqs_record};
 use tidings::{
-    Context, Destination, Envelope, Event, HandlerError, Outcome, Processor, PublishError,
+    Context, Destination, Envelope, Event, HandlerError, Outcome, Pipeline, PublishError,
     Publisher, Receipt,
 };
 
@@ -751,12 +751,8 @@ async fn events_published_inside_a_handler_join_the_flow_of_the_handled_event() 
     let in_flow = Envelope::new("shop", parcel("parcel-1", "x")).with_correlation_id("flow-42");
     let starts_flow = Envelope::new("shop", parcel("parcel-2", "y"));
     let follow_up = (aws.publisher.clone(), Destination::queue(&queue.url));
-    let processor = Processor::with_state(announce_shipment, follow_up);
-    let result = invoke(
-        &processor,
-        &Batch::sqs().event(&in_flow).event(&starts_flow),
-    )
-    .await;
+    let pipeline = Pipeline::with_state(announce_shipment, follow_up);
+    let result = invoke(&pipeline, &Batch::sqs().event(&in_flow).event(&starts_flow)).await;
     assert_eq!(
         result.outcomes(),
         [&Outcome::Processed, &Outcome::Processed]

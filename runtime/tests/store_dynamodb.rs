@@ -17,7 +17,7 @@ use tidings::store::{
     StoreError, conformance, now_millis,
 };
 use tidings::testing::{Batch, invoke};
-use tidings::{Context, Envelope, Event, HandlerError, Outcome, Processor, ReasonCode};
+use tidings::{Context, Envelope, Event, HandlerError, Outcome, Pipeline, ReasonCode};
 
 async fn store(prefix: &str) -> DynamoDbStore {
     let config = common::dynamodb_config().await;
@@ -156,8 +156,8 @@ async fn a_batch_costs_a_constant_number_of_round_trips_and_duplicates_and_stale
         inner: store("batch").await,
         calls: AtomicUsize::new(0),
     });
-    let processor =
-        Processor::with_state(track_stock, Default::default()).with_store(counting.clone());
+    let pipeline =
+        Pipeline::with_state(track_stock, Default::default()).with_store(counting.clone());
     let sku = common::unique_name("sku");
     let events: Vec<_> = (1..=10)
         .map(|n| {
@@ -175,7 +175,7 @@ async fn a_batch_costs_a_constant_number_of_round_trips_and_duplicates_and_stale
         .iter()
         .fold(Batch::sqs(), |batch, event| batch.event(event));
 
-    let result = invoke(&processor, &batch).await;
+    let result = invoke(&pipeline, &batch).await;
     assert!(
         result.outcomes().iter().all(|o| **o == Outcome::Processed),
         "{:?}",
@@ -188,7 +188,7 @@ async fn a_batch_costs_a_constant_number_of_round_trips_and_duplicates_and_stale
     );
 
     // The same batch again is all duplicates, at one round trip.
-    let again = invoke(&processor, &batch).await;
+    let again = invoke(&pipeline, &batch).await;
     assert!(
         again.outcomes().iter().all(|o| **o == Outcome::Duplicate),
         "{:?}",
@@ -214,13 +214,13 @@ async fn a_batch_costs_a_constant_number_of_round_trips_and_duplicates_and_stale
     )
     .with_sequence(4);
     assert_eq!(
-        invoke(&processor, &Batch::sqs().event(&newer))
+        invoke(&pipeline, &Batch::sqs().event(&newer))
             .await
             .outcomes(),
         [&Outcome::Processed]
     );
     assert_eq!(
-        invoke(&processor, &Batch::sqs().event(&older))
+        invoke(&pipeline, &Batch::sqs().event(&older))
             .await
             .outcomes(),
         [&Outcome::Stale {
@@ -228,7 +228,7 @@ async fn a_batch_costs_a_constant_number_of_round_trips_and_duplicates_and_stale
             newest: 5
         }]
     );
-    let applied = processor.state().lock().expect("applied").clone();
+    let applied = pipeline.state().lock().expect("applied").clone();
     assert!(applied.contains(&(format!("{sku}-1"), 50)));
     assert!(
         !applied.contains(&(format!("{sku}-1"), 40)),
@@ -285,7 +285,7 @@ async fn an_unreachable_store_gives_retry_and_after_recovery_each_event_runs_onc
         .fold(Batch::sqs(), |batch, note| batch.event(note));
 
     let down = invoke(
-        &Processor::with_state(take_note, Default::default()).with_store(Arc::new(unreachable)),
+        &Pipeline::with_state(take_note, Default::default()).with_store(Arc::new(unreachable)),
         &batch,
     )
     .await;
@@ -306,7 +306,7 @@ async fn an_unreachable_store_gives_retry_and_after_recovery_each_event_runs_onc
         3
     );
 
-    let up = Processor::with_state(take_note, Default::default()).with_store(Arc::new(healthy));
+    let up = Pipeline::with_state(take_note, Default::default()).with_store(Arc::new(healthy));
     let first = invoke(&up, &batch).await;
     assert!(
         first.outcomes().iter().all(|o| **o == Outcome::Processed),

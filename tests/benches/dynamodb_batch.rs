@@ -1,5 +1,5 @@
 //! What batching the store calls buys with the DynamoDB store: one SQS batch of 10 records
-//! through [`Processor::process`], against the same records processed one at a time, in
+//! through [`Pipeline::process`], against the same records processed one at a time, in
 //! sequence (10 invocations of one record each), on the local AWS-API server.
 //!
 //! The handler uses `ordering = "latest_wins"`, the costlier path: each record's claim and
@@ -45,7 +45,7 @@ use tidings::store::{
 };
 use tidings::testing::Batch;
 use tidings::transport::Invocation;
-use tidings::{Context, Envelope, HandlerError, InvocationInfo, Outcome, Processor};
+use tidings::{Context, Envelope, HandlerError, Outcome, Pipeline, Response};
 use tidings_tests::{Behaviour, Echo, SOURCE};
 use tokio::runtime::Runtime;
 
@@ -261,19 +261,22 @@ fn invocation_bytes<'a>(events: impl IntoIterator<Item = &'a Envelope<Echo>>) ->
 
 /// Runs one invocation from its bytes to its serialized response; panics unless every
 /// record was processed, so no figure comes from records that failed or were skipped.
-fn process(runtime: &Runtime, processor: &Processor<latest>, bytes: &[u8]) -> Vec<u8> {
+fn process(runtime: &Runtime, pipeline: &Pipeline<latest>, bytes: &[u8]) -> Vec<u8> {
     let invocation: Invocation = serde_json::from_slice(bytes).expect("an invocation");
-    let info = InvocationInfo {
-        request_id: "bench".to_owned(),
-        deadline: SystemTime::now() + Duration::from_secs(30),
-    };
-    let result = runtime.block_on(processor.process(invocation.deliveries(), &info));
-    let outcomes = result.outcomes();
+    let event = tidings::lambda::event(
+        invocation,
+        "bench",
+        SystemTime::now() + Duration::from_secs(30),
+    );
+    let answer = runtime.block_on(pipeline.invoke(event));
+    let outcomes = answer.batch.outcomes();
     assert!(
         outcomes.iter().all(|o| matches!(o, Outcome::Processed)),
         "every record must be processed, got {outcomes:?}"
     );
-    let response = result.sqs_response().expect("every record is identified");
+    let Ok(Response::Sqs(response)) = answer.response else {
+        panic!("an SQS batch is answered: {:?}", answer.response);
+    };
     serde_json::to_vec(&response).expect("a response serializes")
 }
 
@@ -287,7 +290,7 @@ struct Run {
 /// Times `invocations` processed in sequence and counts what they cost.
 fn run(
     runtime: &Runtime,
-    processor: &Processor<latest>,
+    pipeline: &Pipeline<latest>,
     counters: &Counters,
     invocations: &[Vec<u8>],
 ) -> Run {
@@ -295,7 +298,7 @@ fn run(
     let before = counters.snapshot();
     let start = Instant::now();
     for bytes in invocations {
-        std::hint::black_box(process(runtime, processor, bytes));
+        std::hint::black_box(process(runtime, pipeline, bytes));
     }
     let time = start.elapsed();
     Run {
@@ -365,7 +368,7 @@ fn main() {
         // DynamoDB's does not. Made and dropped outside the timed and counted sections.
         let store = runtime.block_on(table(&client, round));
         let table_name = store.table().to_owned();
-        let processor = Processor::new(latest).with_store(Arc::new(CountingStore {
+        let pipeline = Pipeline::new(latest).with_store(Arc::new(CountingStore {
             inner: store,
             counters: Arc::clone(&counters),
         }));
@@ -373,14 +376,14 @@ fn main() {
         // those of the side that ran before.
         let time_batch = || {
             let batch = [invocation_bytes(&fresh_events(&sequence))];
-            run(&runtime, &processor, &counters, &batch)
+            run(&runtime, &pipeline, &counters, &batch)
         };
         let time_singles = || {
             let singles: Vec<Vec<u8>> = fresh_events(&sequence)
                 .iter()
                 .map(|event| invocation_bytes([event]))
                 .collect();
-            run(&runtime, &processor, &counters, &singles)
+            run(&runtime, &pipeline, &counters, &singles)
         };
         // Which side goes first alternates, so drift in the server's load hits both alike.
         let (b, s) = if round % 2 == 0 {

@@ -7,7 +7,7 @@
 //!   parses each body with serde_json into `Envelope<Echo>`, calls
 //!   [`tidings_tests::respond`], and reports failures;
 //! - tidings: the generated handler's path, `LambdaEvent<Invocation>` and
-//!   [`answer_invocation`], which the generated `main` calls for every invocation: transport
+//!   [`Pipeline::invoke`], which the generated `main` calls for every invocation: transport
 //!   decoding, envelope and version checks, an idempotency claim per record in the memory
 //!   store, the guarded handler call (the same `respond`), completion, and the batch's EMF
 //!   metrics line, formatted and written to a sink. No log subscriber is installed, as none
@@ -38,10 +38,10 @@ use std::time::{Duration, Instant, SystemTime};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use criterion::{BatchSize, Criterion};
 use serde::de::DeserializeOwned;
-use tidings::lambda::{Error, answer_invocation};
+use tidings::lambda::Error;
 use tidings::testing::Batch;
 use tidings::transport::Invocation;
-use tidings::{Context, Envelope, HandlerError, InvocationInfo, Processor};
+use tidings::{Context, Envelope, HandlerError, Pipeline};
 use tidings_tests::{Behaviour, Echo, SOURCE};
 use tokio::runtime::Runtime;
 use tracing::Dispatch;
@@ -84,13 +84,6 @@ fn event(index: usize) -> Envelope<Echo> {
 fn invocation_bytes() -> Vec<u8> {
     let batch = (0..RECORDS).fold(Batch::sqs(), |batch, i| batch.event(&event(i)));
     serde_json::to_vec(&batch.to_json()).expect("a batch serializes")
-}
-
-fn invocation_info() -> InvocationInfo {
-    InvocationInfo {
-        request_id: "bench".to_owned(),
-        deadline: SystemTime::now() + Duration::from_secs(30),
-    }
 }
 
 /// How a side turns the invocation's bytes into its event type.
@@ -143,16 +136,23 @@ fn baseline(runtime: &Runtime, reading: Reading, bytes: &[u8]) -> Vec<u8> {
 
 fn tidings(
     runtime: &Runtime,
-    processor: &Processor<echo>,
+    pipeline: &Pipeline<echo>,
     reading: Reading,
     bytes: &[u8],
     metrics: &mut (impl Write + Send),
 ) -> Vec<u8> {
     let invocation: Invocation = reading.read(bytes);
-    let info = invocation_info();
-    let response = runtime
-        .block_on(answer_invocation(processor, invocation, &info, metrics))
-        .expect("the batch is answered");
+    // What the generated `main` does with each invocation.
+    let event = tidings::lambda::event(
+        invocation,
+        "bench",
+        SystemTime::now() + Duration::from_secs(30),
+    );
+    let answer = runtime.block_on(pipeline.invoke(event));
+    answer
+        .write_metrics(metrics)
+        .expect("the metrics line is written");
+    let response = answer.response.expect("the batch is answered");
     serde_json::to_vec(&response).expect("a response serializes")
 }
 
@@ -164,17 +164,17 @@ fn drained_pipe() -> PipeWriter {
     writer
 }
 
-/// The processor, replaced by one with an empty store every `BATCHES_PER_STORE` batches,
+/// The pipeline, replaced by one with an empty store every `BATCHES_PER_STORE` batches,
 /// outside the timed section.
 struct Tidings {
-    processor: RefCell<Processor<echo>>,
+    pipeline: RefCell<Pipeline<echo>>,
     batches: RefCell<usize>,
 }
 
 impl Tidings {
     fn new() -> Self {
         Self {
-            processor: RefCell::new(Processor::new(echo)),
+            pipeline: RefCell::new(Pipeline::new(echo)),
             batches: RefCell::new(0),
         }
     }
@@ -185,7 +185,7 @@ impl Tidings {
         *batches += 1;
         if *batches > BATCHES_PER_STORE {
             *batches = 1;
-            *self.processor.borrow_mut() = Processor::new(echo);
+            *self.pipeline.borrow_mut() = Pipeline::new(echo);
         }
     }
 }
@@ -296,7 +296,7 @@ fn check_deployed_logging(runtime: &Runtime) {
     tracing::dispatcher::with_default(&logs, || {
         tidings(
             runtime,
-            &Processor::new(echo),
+            &Pipeline::new(echo),
             Reading::LambdaRuntime,
             &bytes,
             &mut std::io::sink(),
@@ -338,14 +338,14 @@ fn main() {
     // with a single one, it caches the interest of the subscriber current at a callsite's
     // first use for every later use.
     let quiet = Dispatch::new(NoSubscriber::default());
-    let run = |side: &Side, processor: &Processor<echo>, bytes: &[u8]| match side.kind {
+    let run = |side: &Side, pipeline: &Pipeline<echo>, bytes: &[u8]| match side.kind {
         Kind::Baseline => {
             tracing::dispatcher::with_default(&quiet, || baseline(&runtime, side.reading, bytes))
         }
         Kind::Tidings => tracing::dispatcher::with_default(&quiet, || {
             tidings(
                 &runtime,
-                processor,
+                pipeline,
                 side.reading,
                 bytes,
                 &mut *metrics_sink.borrow_mut(),
@@ -354,7 +354,7 @@ fn main() {
         Kind::TidingsDeployed => tracing::dispatcher::with_default(&deployed_logs, || {
             tidings(
                 &runtime,
-                processor,
+                pipeline,
                 side.reading,
                 bytes,
                 &mut *metrics_pipe.borrow_mut(),
@@ -368,7 +368,7 @@ fn main() {
     let sample = invocation_bytes();
     let expected = br#"{"batchItemFailures":[]}"#.to_vec();
     for side in &SIDES {
-        let answer = run(side, &Processor::new(echo), &sample);
+        let answer = run(side, &Pipeline::new(echo), &sample);
         assert_eq!(answer, expected, "{}", side.name);
     }
     let body_bytes = event(0).to_json().expect("envelopes serialize").len();
@@ -385,7 +385,7 @@ fn main() {
                         }
                         invocation_bytes()
                     },
-                    |bytes| run(side, &state.processor.borrow(), &bytes),
+                    |bytes| run(side, &state.pipeline.borrow(), &bytes),
                     BatchSize::SmallInput,
                 )
             });
@@ -397,12 +397,12 @@ fn main() {
     // with a different side each round, so drift in the machine's load hits all alike.
     let mut times: Vec<Vec<Duration>> = SIDES.iter().map(|_| Vec::new()).collect();
     for round in 0..ROUNDS {
-        let processor = Processor::new(echo);
+        let pipeline = Pipeline::new(echo);
         for turn in 0..SIDES.len() {
             let index = (round + turn) % SIDES.len();
             let side = &SIDES[index];
             let inputs: Vec<Vec<u8>> = (0..BATCHES_PER_ROUND).map(|_| invocation_bytes()).collect();
-            times[index].push(time_batches(&inputs, |bytes| run(side, &processor, bytes)));
+            times[index].push(time_batches(&inputs, |bytes| run(side, &pipeline, bytes)));
         }
     }
     let medians: Vec<Duration> = times.into_iter().map(median).collect();
@@ -423,7 +423,7 @@ fn main() {
         micros(base)
     );
     println!(
-        "    tidings  (LambdaEvent<Invocation> + answer_invocation):   {} per batch",
+        "    tidings  (LambdaEvent<Invocation> + Pipeline::invoke):   {} per batch",
         micros(with_tidings)
     );
     println!(

@@ -50,7 +50,7 @@ pub async fn analytics(
 mod tests {
     use shop_events::{CustomerProfile, CustomerProfileUpdated, Money, Reservation, sources};
     use tidings::testing::{Batch, invoke};
-    use tidings::{Outcome, Processor};
+    use tidings::{Outcome, Pipeline};
 
     use super::*;
     use crate::MemoryServices;
@@ -97,8 +97,8 @@ mod tests {
             .event(&Envelope::new(sources::CUSTOMERS, profile))
             .duplicate(0);
 
-        let processor = Processor::with_state(analytics, shop.services());
-        let result = invoke(&processor, &batch).await;
+        let pipeline = Pipeline::with_state(analytics, shop.services());
+        let result = invoke(&pipeline, &batch).await;
 
         assert_eq!(
             result.outcomes(),

@@ -55,7 +55,7 @@ fn amount(money: &Money) -> String {
 mod tests {
     use shop_events::sources;
     use tidings::testing::{Batch, invoke};
-    use tidings::{Outcome, Processor};
+    use tidings::{Outcome, Pipeline};
 
     use super::*;
     use crate::MemoryServices;
@@ -91,9 +91,9 @@ mod tests {
         let order_id = unique("order");
         let event = Envelope::new(sources::ORDERS, placed(&order_id, &[("mug-blue", 1)]));
 
-        let processor = Processor::with_state(email, shop.services());
+        let pipeline = Pipeline::with_state(email, shop.services());
         let batch = Batch::sqs().event(&event).duplicate(0);
-        let result = invoke(&processor, &batch).await;
+        let result = invoke(&pipeline, &batch).await;
 
         assert_eq!(
             result.outcomes(),
@@ -111,11 +111,11 @@ mod tests {
         let again = Envelope::new(sources::ORDERS, order.clone());
         assert_ne!(first.id(), again.id());
 
-        let processor = Processor::with_state(email, shop.services());
-        let one = invoke(&processor, &Batch::sqs().event(&first)).await;
-        let two = invoke(&processor, &Batch::sqs().event(&again)).await;
+        let pipeline = Pipeline::with_state(email, shop.services());
+        let one = invoke(&pipeline, &Batch::sqs().event(&first)).await;
+        let two = invoke(&pipeline, &Batch::sqs().event(&again)).await;
         // And both copies in one batch, once more, as a queue may deliver them.
-        let both = invoke(&processor, &Batch::sqs().event(&first).event(&again)).await;
+        let both = invoke(&pipeline, &Batch::sqs().event(&first).event(&again)).await;
 
         assert_eq!(one.outcomes(), [&Outcome::Processed]);
         assert_eq!(two.outcomes(), [&Outcome::Duplicate]);
@@ -131,8 +131,8 @@ mod tests {
         let first = Envelope::new(sources::ORDERS, order.clone());
         let again = Envelope::new(sources::ORDERS, order.clone());
 
-        let processor = Processor::with_state(email, shop.services());
-        let result = invoke(&processor, &Batch::sqs().event(&first).event(&again)).await;
+        let pipeline = Pipeline::with_state(email, shop.services());
+        let result = invoke(&pipeline, &Batch::sqs().event(&first).event(&again)).await;
 
         assert_eq!(
             result.outcomes(),

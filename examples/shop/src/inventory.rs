@@ -79,7 +79,7 @@ async fn release(shop: &Services, order: OrderCancelled) -> Result<(), HandlerEr
 mod tests {
     use shop_events::{Money, Reservation};
     use tidings::testing::{Batch, invoke};
-    use tidings::{Outcome, Processor};
+    use tidings::{Outcome, Pipeline};
 
     use super::*;
     use crate::test_support::{cancelled, placed, unique};
@@ -118,8 +118,8 @@ mod tests {
         shop.stock.reserve(&order_id, &order.lines).await.unwrap();
         let event = Envelope::new(sources::ORDERS, order).with_sequence(1);
 
-        let processor = Processor::with_state(inventory, shop.services());
-        let result = invoke(&processor, &Batch::sqs().event(&event)).await;
+        let pipeline = Pipeline::with_state(inventory, shop.services());
+        let result = invoke(&pipeline, &Batch::sqs().event(&event)).await;
 
         assert_eq!(result.outcomes(), [&Outcome::Processed]);
         assert_eq!(shop.stock.available(&sku), 8, "held once, not twice");
@@ -153,8 +153,8 @@ mod tests {
         let event =
             Envelope::new(sources::ORDERS, placed(&order_id, &[(&sku, 3)])).with_sequence(1);
 
-        let processor = Processor::with_state(inventory, shop.services());
-        let result = invoke(&processor, &Batch::sqs().event(&event)).await;
+        let pipeline = Pipeline::with_state(inventory, shop.services());
+        let result = invoke(&pipeline, &Batch::sqs().event(&event)).await;
 
         assert_eq!(result.outcomes(), [&Outcome::Processed]);
         assert_eq!(shop.stock.available(&sku), 2);
@@ -169,8 +169,8 @@ mod tests {
         let event =
             Envelope::new(sources::ORDERS, placed(&order_id, &[(&sku, 2)])).with_sequence(1);
 
-        let processor = Processor::with_state(inventory, shop.services());
-        let result = invoke(&processor, &Batch::sqs().event(&event)).await;
+        let pipeline = Pipeline::with_state(inventory, shop.services());
+        let result = invoke(&pipeline, &Batch::sqs().event(&event)).await;
 
         let reason = result.records[0].outcome.reason().expect("rejected");
         assert!(
@@ -195,12 +195,12 @@ mod tests {
         let placed_event = Envelope::new(sources::ORDERS, order.clone()).with_sequence(1);
         let cancel_event = Envelope::new(sources::ORDERS, cancelled(&order)).with_sequence(2);
 
-        let processor = Processor::with_state(inventory, shop.services());
-        let first = invoke(&processor, &Batch::sqs().event(&placed_event)).await;
+        let pipeline = Pipeline::with_state(inventory, shop.services());
+        let first = invoke(&pipeline, &Batch::sqs().event(&placed_event)).await;
         assert_eq!(first.outcomes(), [&Outcome::Processed]);
         assert_eq!(shop.stock.available(&sku), 6);
 
-        let second = invoke(&processor, &Batch::sqs().event(&cancel_event)).await;
+        let second = invoke(&pipeline, &Batch::sqs().event(&cancel_event)).await;
         assert_eq!(second.outcomes(), [&Outcome::Processed]);
         assert_eq!(shop.stock.available(&sku), 10);
         assert_eq!(shop.stock.held_by(&order_id), Vec::new());
@@ -215,10 +215,10 @@ mod tests {
         let placed_event = Envelope::new(sources::ORDERS, order.clone()).with_sequence(1);
         let cancel_event = Envelope::new(sources::ORDERS, cancelled(&order)).with_sequence(2);
 
-        let processor = Processor::with_state(inventory, shop.services());
-        let first = invoke(&processor, &Batch::sqs().event(&cancel_event)).await;
+        let pipeline = Pipeline::with_state(inventory, shop.services());
+        let first = invoke(&pipeline, &Batch::sqs().event(&cancel_event)).await;
         assert_eq!(first.outcomes(), [&Outcome::Processed]);
-        let late = invoke(&processor, &Batch::sqs().event(&placed_event)).await;
+        let late = invoke(&pipeline, &Batch::sqs().event(&placed_event)).await;
 
         assert_eq!(
             late.outcomes(),
@@ -241,9 +241,9 @@ mod tests {
         let placed_event = Envelope::new(sources::ORDERS, order.clone()).with_sequence(1);
         let cancel_event = Envelope::new(sources::ORDERS, cancelled(&order)).with_sequence(2);
 
-        let processor = Processor::with_state(inventory, shop.services());
+        let pipeline = Pipeline::with_state(inventory, shop.services());
         let batch = Batch::sqs().event(&cancel_event).event(&placed_event);
-        let result = invoke(&processor, &batch).await;
+        let result = invoke(&pipeline, &batch).await;
 
         assert_eq!(
             result.outcomes(),

@@ -53,7 +53,7 @@ pub async fn payments(
 mod tests {
     use shop_events::{Money, sources};
     use tidings::testing::{Batch, invoke};
-    use tidings::{Outcome, Processor, ReasonCode};
+    use tidings::{Outcome, Pipeline, ReasonCode};
 
     use super::*;
     use crate::MemoryServices;
@@ -88,7 +88,7 @@ mod tests {
             .event(&captured(&order_id, "pay-1", 1000))
             .event(&captured(&order_id, "pay-2", 500));
 
-        let result = invoke(&Processor::with_state(payments, shop.services()), &batch).await;
+        let result = invoke(&Pipeline::with_state(payments, shop.services()), &batch).await;
 
         assert_eq!(
             result.outcomes(),
@@ -120,7 +120,7 @@ mod tests {
             .event(&captured(&other, "pay-other", 700))
             .event(&captured(&blocked, "pay-later", 1000));
 
-        let result = invoke(&Processor::with_state(payments, shop.services()), &batch).await;
+        let result = invoke(&Pipeline::with_state(payments, shop.services()), &batch).await;
 
         let outcomes = result.outcomes();
         assert_eq!(

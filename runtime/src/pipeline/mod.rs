@@ -8,11 +8,13 @@
 
 mod deadline;
 mod prepare;
+mod response;
 mod result;
 mod run;
 
-pub use prepare::InvocationInfo;
-pub use result::{BatchResult, RecordResult, UnidentifiedRecord};
+pub(crate) use prepare::InvocationInfo;
+pub use response::{InvocationError, Response};
+pub use result::{BatchResult, RecordResult};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -34,12 +36,16 @@ use crate::{HandlerOptions, Ordering};
 use deadline::DeadlineStore;
 use prepare::{FollowKind, PrepareParams, Ready, Record, Stage, prepare};
 
+/// The CloudWatch namespace of the per-batch EMF metrics unless configured otherwise;
+/// `TIDINGS_METRICS_NAMESPACE` overrides it.
+pub const DEFAULT_METRICS_NAMESPACE: &str = "tidings";
+
 /// A FIFO message group id (`None` for records without one) and its records, in order.
 type MessageGroup<'a, E> = (Option<String>, Vec<&'a mut Record<E>>);
 
 /// Runs batches of records through a handler, with a store and an optional dead-letter
 /// queue.
-pub struct Processor<H: EventHandler> {
+pub struct Pipeline<H: EventHandler> {
     handler: H,
     state: Arc<H::State>,
     options: HandlerOptions,
@@ -49,23 +55,23 @@ pub struct Processor<H: EventHandler> {
     metrics_namespace: String,
 }
 
-impl<H: EventHandler<State = ()>> Processor<H> {
-    /// A processor of a handler that takes no state, with the handler's options, the
+impl<H: EventHandler<State = ()>> Pipeline<H> {
+    /// A pipeline of a handler that takes no state, with the handler's options, the
     /// in-memory store and no dead-letter queue.
     pub fn new(handler: H) -> Self {
         Self::with_state(handler, ())
     }
 }
 
-impl<H: EventHandler> Processor<H> {
-    /// A processor handing `state` to every call of `handler`, with the handler's options,
+impl<H: EventHandler> Pipeline<H> {
+    /// A pipeline handing `state` to every call of `handler`, with the handler's options,
     /// the in-memory store and no dead-letter queue.
     pub fn with_state(handler: H, state: H::State) -> Self {
         Self::with_shared_state(handler, Arc::new(state))
     }
 
-    /// [`Processor::with_state`] with state the caller keeps a handle on too: a test that
-    /// inspects what the handler did, or several processors sharing one set of clients.
+    /// [`Pipeline::with_state`] with state the caller keeps a handle on too: a test that
+    /// inspects what the handler did, or several pipelines sharing one set of clients.
     pub fn with_shared_state(handler: H, state: Arc<H::State>) -> Self {
         let options = H::OPTIONS;
         Self {
@@ -75,7 +81,7 @@ impl<H: EventHandler> Processor<H> {
             options,
             store: Arc::new(MemoryStore::new()),
             dead_letters: None,
-            metrics_namespace: crate::metrics::DEFAULT_NAMESPACE.to_owned(),
+            metrics_namespace: DEFAULT_METRICS_NAMESPACE.to_owned(),
         }
     }
 
@@ -105,7 +111,7 @@ impl<H: EventHandler> Processor<H> {
     }
 
     /// Reports the per-batch EMF metrics under `namespace` rather than
-    /// [`DEFAULT_NAMESPACE`](crate::metrics::DEFAULT_NAMESPACE).
+    /// [`DEFAULT_METRICS_NAMESPACE`].
     pub fn with_metrics_namespace(mut self, namespace: impl Into<String>) -> Self {
         self.metrics_namespace = namespace.into();
         self
@@ -127,7 +133,7 @@ impl<H: EventHandler> Processor<H> {
     }
 
     /// Runs one invocation's records through the pipeline.
-    pub async fn process(
+    pub(crate) async fn process(
         &self,
         deliveries: Vec<Result<Delivery, TransportError>>,
         invocation: &InvocationInfo,

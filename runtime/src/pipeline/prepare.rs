@@ -91,7 +91,7 @@ pub(crate) enum FollowKind {
 
 /// The invocation a batch belongs to.
 #[derive(Debug, Clone)]
-pub struct InvocationInfo {
+pub(crate) struct InvocationInfo {
     /// The Lambda request id.
     pub request_id: String,
     /// When Lambda stops the invocation.

@@ -7,7 +7,8 @@ use std::time::{Duration, SystemTime};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse};
 
 use super::prepare::{Record, Stage};
-use crate::outcome::Outcome;
+use super::response::InvocationError;
+use crate::outcome::{Outcome, OutcomeKind};
 
 /// What happened to one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,20 +43,8 @@ impl RecordResult {
     }
 }
 
-/// A failed record without a message id: SQS cannot be told which record failed, so the
-/// whole batch must be retried.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "{count} record(s) failed and could not be identified (no messageId); the whole batch is \
-     retried so that nothing is lost"
-)]
-pub struct UnidentifiedRecord {
-    /// How many such records.
-    pub count: usize,
-}
-
 /// The outcome of every record of an invocation, in the order of the invocation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct BatchResult {
     /// One result per record.
     pub records: Vec<RecordResult>,
@@ -112,11 +101,11 @@ impl BatchResult {
         self.records.iter().map(|r| &r.outcome).collect()
     }
 
-    /// How many records had the outcome called `name` (see [`Outcome::name`]).
-    pub fn count(&self, name: &str) -> usize {
+    /// How many records had an outcome of `kind`.
+    pub fn count(&self, kind: OutcomeKind) -> usize {
         self.records
             .iter()
-            .filter(|r| r.outcome.name() == name)
+            .filter(|r| r.outcome.kind() == kind)
             .count()
     }
 
@@ -127,11 +116,11 @@ impl BatchResult {
 
     /// The partial batch response for SQS: exactly the records the queue must deliver
     /// again.
-    pub fn sqs_response(&self) -> Result<SqsBatchResponse, UnidentifiedRecord> {
+    pub fn sqs_response(&self) -> Result<SqsBatchResponse, InvocationError> {
         let failed: Vec<&RecordResult> = self.records.iter().filter(|r| r.is_failure()).collect();
         let unidentified = failed.iter().filter(|r| r.message_id.is_none()).count();
         if unidentified > 0 {
-            return Err(UnidentifiedRecord {
+            return Err(InvocationError::UnidentifiedRecords {
                 count: unidentified,
             });
         }
@@ -150,21 +139,19 @@ impl BatchResult {
 
     /// The answer for an SNS invocation: an error when a record must be retried (Lambda then
     /// retries the asynchronous invocation); rejections are acknowledged.
-    pub fn sns_result(&self) -> Result<(), String> {
-        match self
-            .records
-            .iter()
-            .find(|r| matches!(r.outcome, Outcome::Retry(_)))
-        {
-            Some(record) => Err(format!(
-                "record {} must be retried: {}",
-                record.message_id.as_deref().unwrap_or("(unknown)"),
-                record
-                    .outcome
-                    .reason()
-                    .map(ToString::to_string)
-                    .unwrap_or_default()
-            )),
+    pub fn sns_result(&self) -> Result<(), InvocationError> {
+        let retried = self.records.iter().find_map(|r| match &r.outcome {
+            Outcome::Retry(reason) => Some((r, reason)),
+            _ => None,
+        });
+        match retried {
+            Some((record, reason)) => Err(InvocationError::SnsRetry {
+                message_id: record
+                    .message_id
+                    .clone()
+                    .unwrap_or_else(|| "(unknown)".to_owned()),
+                reason: reason.clone(),
+            }),
             None => Ok(()),
         }
     }

@@ -1,5 +1,5 @@
 //! The chaos suite: SQS at its worst against generated handlers, through the entry the Lambda
-//! binary uses (`tidings::lambda::answer_invocation`), checking effects, not just outcomes.
+//! binary uses (`tidings::Pipeline::invoke`), checking effects, not just outcomes.
 //!
 //! Traffic (traffic.rs): item events over many subjects, batches of 1–10, ~30 % duplicates
 //! (half redelivered with the same message id, half republished), shuffled across batches,
@@ -42,11 +42,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 use std::time::{Duration, Instant, SystemTime};
 
-use tidings::lambda::{Response, answer_invocation};
+use tidings::Response;
 use tidings::store::{FlakyStore, RandomFaults, Store, StoreError, StoreOp};
 use tidings::testing::{Batch, Delivery, TestRecord};
 use tidings::transport::Invocation;
-use tidings::{EventHandler, HandlerOptions, InvocationInfo, MemoryDeadLetterQueue, Processor};
+use tidings::{EventHandler, HandlerOptions, MemoryDeadLetterQueue, Pipeline};
 
 use queue::{Message, Queue};
 use rng::Rng;
@@ -156,16 +156,16 @@ where
     }
     let witness = Arc::new(Witness::new(Arc::clone(&flaky)));
     let dead_letters = Arc::new(MemoryDeadLetterQueue::new());
-    let (processor, ledger) = support::processor(handler);
-    let processor = processor
+    let (pipeline, ledger) = support::pipeline(handler);
+    let pipeline = pipeline
         .with_store(witness.clone())
         .with_dead_letter_queue(dead_letters.clone())
         .with_function_name(&name);
     let options = HandlerOptions {
         deadline_margin: Duration::from_millis(MARGIN_MS),
-        ..processor.options().clone()
+        ..pipeline.options().clone()
     };
-    let processor = Arc::new(processor.with_options(options));
+    let pipeline = Arc::new(pipeline.with_options(options));
 
     let queue = Arc::new(Queue::new(mode == Mode::Fifo, MAX_RECEIVES));
     for message in &traffic.messages {
@@ -177,7 +177,7 @@ where
     let mut containers = Vec::new();
     for _ in 0..CONTAINERS {
         let container = Container {
-            processor: Arc::clone(&processor),
+            pipeline: Arc::clone(&pipeline),
             queue: Arc::clone(&queue),
             shared: Arc::clone(&shared),
             fifo: mode == Mode::Fifo,
@@ -251,7 +251,7 @@ struct SharedState {
 
 /// One simulated Lambda container: polls the queue, invokes, settles.
 struct Container<H: EventHandler<State = support::Ledger>> {
-    processor: Arc<Processor<H>>,
+    pipeline: Arc<Pipeline<H>>,
     queue: Arc<Queue>,
     shared: Arc<Shared>,
     fifo: bool,
@@ -302,20 +302,17 @@ impl<H: EventHandler<State = support::Ledger>> Container<H> {
         }
         let invocation =
             Invocation::from_json(&batch.to_json().to_string()).expect("a valid invocation");
-        let info = InvocationInfo {
-            request_id: request_id.clone(),
-            deadline: SystemTime::now() + Duration::from_millis(INVOCATION_MS),
-        };
-        let mut metrics = Vec::new();
+        let event = tidings::lambda::event(
+            invocation,
+            request_id.clone(),
+            SystemTime::now() + Duration::from_millis(INVOCATION_MS),
+        );
         let died = Arc::new(tokio::sync::Notify::new());
         let kill = self.rng.chance(KILL).then(|| Kill {
             point: KillPoint::ALL[self.rng.between(0, 3) as usize],
             died: Arc::clone(&died),
         });
-        let answer = KILL_AT.scope(
-            kill,
-            answer_invocation(&*self.processor, invocation, &info, &mut metrics),
-        );
+        let answer = KILL_AT.scope(kill, self.pipeline.invoke(event));
         // An invocation that reaches its kill point is dropped there, as a process that
         // died: whatever it wrote stays written, nothing after it happens.
         let answered = tokio::select! {
@@ -340,7 +337,11 @@ impl<H: EventHandler<State = support::Ledger>> Container<H> {
                 .settle(messages, &all, Duration::from_millis(VISIBILITY_MS));
             return;
         };
-        let failed: Vec<String> = match answered {
+        let mut metrics = Vec::new();
+        answered
+            .write_metrics(&mut metrics)
+            .expect("a Vec takes the metrics line");
+        let failed: Vec<String> = match answered.response {
             Ok(Response::Sqs(response)) => response
                 .batch_item_failures
                 .into_iter()
@@ -376,7 +377,7 @@ impl<H: EventHandler<State = support::Ledger>> Container<H> {
             }
         };
         let count = |name: &str| line[name].as_u64().unwrap_or(0);
-        let effects = u64::from(self.processor.state().successes_of_request(request_id));
+        let effects = u64::from(self.pipeline.state().successes_of_request(request_id));
         if count("Processed") != effects {
             self.note(format!(
                 "{request_id}: EMF says {} processed, the handler succeeded {effects} times",

@@ -2,7 +2,7 @@
 //! tests (bad_inputs, pipeline, exactly_once).
 //!
 //! Every handler writes to its state, a [`Ledger`] each test builds for itself and hands to the
-//! processor ([`processor`]), keyed by event id and by subject: tests share nothing.
+//! pipeline ([`pipeline`]), keyed by event id and by subject: tests share nothing.
 //!
 //! What a handler does with an event is written in the event itself: `script` lists what to do
 //! on the first, second, ... attempt for that event id, and every later attempt succeeds.
@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use tidings::{Context, Envelope, Event, EventHandler, EventSet, HandlerError, Processor};
+use tidings::{Context, Envelope, Event, EventHandler, EventSet, HandlerError, Pipeline};
 
 /// The source every test event claims.
 pub const SOURCE: &str = "tidings-tests";
@@ -302,11 +302,11 @@ impl Ledger {
     }
 }
 
-/// A processor of `handler` with a new [`Ledger`] as its state, and that ledger.
-pub fn processor<H: EventHandler<State = Ledger>>(handler: H) -> (Processor<H>, Arc<Ledger>) {
+/// A pipeline of `handler` with a new [`Ledger`] as its state, and that ledger.
+pub fn pipeline<H: EventHandler<State = Ledger>>(handler: H) -> (Pipeline<H>, Arc<Ledger>) {
     let ledger = Arc::new(Ledger::default());
     (
-        Processor::with_shared_state(handler, Arc::clone(&ledger)),
+        Pipeline::with_shared_state(handler, Arc::clone(&ledger)),
         ledger,
     )
 }

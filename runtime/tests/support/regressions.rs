@@ -6,16 +6,13 @@ use std::time::{Duration, SystemTime};
 
 use tidings::store::{FlakyStore, Store, StoreError, StoreOp};
 use tidings::testing::{Batch, invoke_with};
-use tidings::{HandlerOptions, InvocationInfo, Outcome, ReasonCode};
+use tidings::{HandlerOptions, Outcome, ReasonCode};
 
 use super::{latest_items, ok_item, record_items, unique};
 
-/// An invocation with `millis` to its deadline: its locks lapse then.
-fn short_invocation(millis: u64) -> InvocationInfo {
-    InvocationInfo {
-        request_id: unique("request"),
-        deadline: SystemTime::now() + Duration::from_millis(millis),
-    }
+/// The deadline of an invocation with `millis` to go: its locks lapse then.
+fn short_invocation(millis: u64) -> SystemTime {
+    SystemTime::now() + Duration::from_millis(millis)
 }
 
 /// A short margin, so that short invocations still leave their claims time.
@@ -26,9 +23,8 @@ fn short_margin(options: &HandlerOptions) -> HandlerOptions {
     }
 }
 
-async fn until_lapsed(invocation: &InvocationInfo) {
-    let left = invocation
-        .deadline
+async fn until_lapsed(deadline: SystemTime) {
+    let left = deadline
         .duration_since(SystemTime::now())
         .unwrap_or_default();
     tokio::time::sleep(left + Duration::from_millis(20)).await;
@@ -38,10 +34,10 @@ async fn until_lapsed(invocation: &InvocationInfo) {
 /// record is acknowledged; after its lock lapses, sequence 1 arrives. It must be stale: the
 /// subject never goes back.
 pub async fn failed_completion_never_lets_latest_wins_go_back<S: Store>(store: Arc<FlakyStore<S>>) {
-    let (processor, ledger) = super::processor(latest_items);
-    let processor = processor.with_store(store.clone());
-    let options = short_margin(processor.options());
-    let processor = processor.with_options(options);
+    let (pipeline, ledger) = super::pipeline(latest_items);
+    let pipeline = pipeline.with_store(store.clone());
+    let options = short_margin(pipeline.options());
+    let pipeline = pipeline.with_options(options);
     let subject = unique("regression-item");
     let newer = ok_item(&subject, 2);
     let older = ok_item(&subject, 1);
@@ -51,12 +47,12 @@ pub async fn failed_completion_never_lets_latest_wins_go_back<S: Store>(store: A
         StoreError::Unavailable("injected: connection reset".into()),
     );
     let first = short_invocation(400);
-    let result = invoke_with(&processor, &Batch::sqs().event(&newer), &first).await;
+    let result = invoke_with(&pipeline, &Batch::sqs().event(&newer), first).await;
     assert_eq!(result.outcomes(), [&Outcome::Processed]);
-    until_lapsed(&first).await;
+    until_lapsed(first).await;
 
     let late = short_invocation(5_000);
-    let result = invoke_with(&processor, &Batch::sqs().event(&older), &late).await;
+    let result = invoke_with(&pipeline, &Batch::sqs().event(&older), late).await;
     assert_eq!(
         result.outcomes(),
         [&Outcome::Stale {
@@ -72,10 +68,10 @@ pub async fn failed_completion_never_lets_latest_wins_go_back<S: Store>(store: A
 /// after B took the lapsed lock over. The late release must be refused, so that C, another
 /// copy, cannot run beside B: the effect happens once.
 pub async fn late_release_never_frees_the_next_holder<S: Store>(store: Arc<FlakyStore<S>>) {
-    let (processor, ledger) = super::processor(record_items);
-    let processor = processor.with_store(store.clone());
-    let options = short_margin(processor.options());
-    let processor = processor.with_options(options);
+    let (pipeline, ledger) = super::pipeline(record_items);
+    let pipeline = pipeline.with_store(store.clone());
+    let options = short_margin(pipeline.options());
+    let pipeline = pipeline.with_options(options);
     let event = super::item(&unique("regression-item"), 1, vec![super::Step::Fail]);
     let batch = Batch::sqs().event(&event);
 
@@ -86,9 +82,9 @@ pub async fn late_release_never_frees_the_next_holder<S: Store>(store: Arc<Flaky
         StoreError::Unavailable("injected: the request timed out".into()),
     );
     let a = short_invocation(400);
-    let result = invoke_with(&processor, &batch, &a).await;
+    let result = invoke_with(&pipeline, &batch, a).await;
     assert!(matches!(result.outcomes()[0], Outcome::Retry(_)));
-    until_lapsed(&a).await;
+    until_lapsed(a).await;
 
     // B takes the lapsed lock and is still running (its claim holds) when A's release lands.
     // B's run is simulated by its claim alone: a claim through the pipeline would run the
@@ -108,7 +104,7 @@ pub async fn late_release_never_frees_the_next_holder<S: Store>(store: Arc<Flaky
 
     // C, a republished copy, must find B's lock.
     let c = short_invocation(5_000);
-    let result = invoke_with(&processor, &batch, &c).await;
+    let result = invoke_with(&pipeline, &batch, c).await;
     match result.outcomes()[0] {
         Outcome::Retry(reason) => assert_eq!(reason.code, ReasonCode::InProgress),
         other => panic!("C ran beside B: {other:?}"),

@@ -1,6 +1,6 @@
 //! A Lambda function with every AWS client tidings offers configured from the environment:
 //! the DynamoDB store (`TIDINGS_STORE=dynamodb`, `TIDINGS_TABLE`), an SQS dead-letter queue
-//! (`TIDINGS_DEAD_LETTER_QUEUE_URL`), both read by `processor_from_env`, and an SNS
+//! (`TIDINGS_DEAD_LETTER_QUEUE_URL`), both read by `pipeline_from_env`, and an SNS
 //! [`Publisher`] in the handler's state, built before serving, which forwards each handled
 //! echo to the topic `ECHO_TOPIC_ARN`.
 //!

@@ -1,24 +1,25 @@
-//! [`Consume`]: the four consumers' processors behind one object-safe trait, so the demo can
-//! drive them in one loop though each `Processor` is generic over its handler.
+//! [`Consume`]: the four consumers' pipelines behind one object-safe trait, so the demo can
+//! drive them in one loop though each `Pipeline` is generic over its handler.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use tidings::pipeline::{BatchResult, InvocationInfo};
+use tidings::lambda::LambdaEvent;
+use tidings::pipeline::BatchResult;
 use tidings::transport::Invocation;
-use tidings::{DeadLetterQueue, EventHandler, Processor, Store};
+use tidings::{Answer, DeadLetterQueue, EventHandler, Pipeline, Store};
 
 use crate::Services;
 
-/// A consumer's processor, whatever its handler.
+/// A consumer's pipeline, whatever its handler.
 ///
-/// The futures are not `Send`: the compiler cannot prove a generic `Processor`'s future
+/// The futures are not `Send`: the compiler cannot prove a generic `Pipeline`'s future
 /// `Send` (its closures borrow with lifetimes it cannot name), and the demo runs on one
 /// thread anyway, as a Lambda function does.
 #[async_trait(?Send)]
 pub trait Consume: Send + Sync {
-    /// Runs one invocation through the handler's pipeline.
-    async fn process(&self, invocation: &Invocation, info: &InvocationInfo) -> BatchResult;
+    /// Answers one invocation as the deployed function would.
+    async fn invoke(&self, event: LambdaEvent<Invocation>) -> Answer;
 
     /// Receives one batch from `poller` and runs it, as Lambda's event source mapping does;
     /// `None` when the queue had nothing.
@@ -31,9 +32,9 @@ pub trait Consume: Send + Sync {
 }
 
 #[async_trait(?Send)]
-impl<H: EventHandler> Consume for Processor<H> {
-    async fn process(&self, invocation: &Invocation, info: &InvocationInfo) -> BatchResult {
-        Processor::process(self, invocation.deliveries(), info).await
+impl<H: EventHandler> Consume for Pipeline<H> {
+    async fn invoke(&self, event: LambdaEvent<Invocation>) -> Answer {
+        Pipeline::invoke(self, event).await
     }
 
     #[cfg(feature = "aws")]
@@ -46,10 +47,10 @@ impl<H: EventHandler> Consume for Processor<H> {
     }
 }
 
-/// The processor of the shop's handler called `name`, with `services` as its state, on
+/// The pipeline of the shop's handler called `name`, with `services` as its state, on
 /// `store`, dead-lettering to `dead_letters`; `None` for a name that is not one of the shop's
 /// consumers.
-pub fn processor(
+pub fn pipeline(
     name: &str,
     services: Services,
     store: Arc<dyn Store>,
@@ -62,7 +63,7 @@ pub fn processor(
         dead_letters: Arc<dyn DeadLetterQueue>,
     ) -> Box<dyn Consume> {
         Box::new(
-            Processor::with_state(handler, services)
+            Pipeline::with_state(handler, services)
                 .with_store(store)
                 .with_dead_letter_queue(dead_letters),
         )

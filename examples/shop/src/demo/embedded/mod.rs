@@ -2,7 +2,7 @@
 //!
 //! Each step of the clock (100 ms): the scenario's requests due reach the orders API; what
 //! it publishes goes to the topics; messages that arrived enter their queues; each consumer
-//! receives up to two batches and runs them through its tidings `Processor`, and what its
+//! receives up to two batches and runs them through its tidings `Pipeline`, and what its
 //! handler publishes goes out in turn. The run ends when the scenario is over and every
 //! queue is drained. Nothing depends on the wall clock, so a seed always gives the same run.
 
@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
-use tidings::pipeline::{BatchResult, InvocationInfo};
 use tidings::store::FlakyStore;
+use tidings::{Answer, Response};
 use tidings::{Envelope, MemoryDeadLetterQueue, MemoryStore, Store};
 
 use self::invocation::invocation;
@@ -43,7 +43,7 @@ const GIVE_UP_MS: u64 = 60_000;
 struct Fleet {
     consumers: Vec<Consumer>,
     queues: Vec<SimQueue>,
-    processors: Vec<Box<dyn Consume>>,
+    pipelines: Vec<Box<dyn Consume>>,
     dead_letters: Vec<Arc<MemoryDeadLetterQueue>>,
     tallies: Vec<Tally>,
     /// The analytics consumer's store, which the scenario makes throttle once.
@@ -175,7 +175,7 @@ impl Fleet {
             .iter()
             .map(|_| Arc::new(MemoryDeadLetterQueue::new()))
             .collect();
-        let processors = consumers
+        let pipelines = consumers
             .iter()
             .zip(&dead_letters)
             .map(|(consumer, letters)| {
@@ -184,7 +184,7 @@ impl Fleet {
                 } else {
                     Arc::new(MemoryStore::new())
                 };
-                consumer::processor(consumer.name, services.clone(), store, letters.clone())
+                consumer::pipeline(consumer.name, services.clone(), store, letters.clone())
                     .expect("every consumer of the topology is a shop handler")
             })
             .collect();
@@ -195,7 +195,7 @@ impl Fleet {
                 .collect(),
             tallies: vec![Tally::default(); consumers.len()],
             consumers,
-            processors,
+            pipelines,
             dead_letters,
             analytics_store,
         }
@@ -216,14 +216,14 @@ impl Fleet {
             return false;
         }
         let consumer = &self.consumers[i];
-        let info = InvocationInfo {
-            request_id: format!("demo-{}-{now}", consumer.name),
-            deadline: SystemTime::now() + Duration::from_secs(30),
-        };
-        let result = self.processors[i]
-            .process(&invocation(consumer.queue, &batch, epoch_ms), &info)
-            .await;
-        settle(&mut self.queues[i], &batch, &result);
+        let event = tidings::lambda::event(
+            invocation(consumer.queue, &batch, epoch_ms),
+            format!("demo-{}-{now}", consumer.name),
+            SystemTime::now() + Duration::from_secs(30),
+        );
+        let answer = self.pipelines[i].invoke(event).await;
+        settle(&mut self.queues[i], &batch, &answer);
+        let result = answer.batch;
         self.tallies[i].add(&result, |record| {
             let message = batch
                 .iter()
@@ -298,8 +298,8 @@ impl Fleet {
 /// Does what the event source mapping does with a batch's answer: deletes what succeeded,
 /// and leaves the failures to come back after the visibility timeout. A batch failed as a
 /// whole (a failure SQS cannot be told about) keeps every message.
-fn settle(queue: &mut SimQueue, batch: &[SimMessage], result: &BatchResult) {
-    let Ok(response) = result.sqs_response() else {
+fn settle(queue: &mut SimQueue, batch: &[SimMessage], answer: &Answer) {
+    let Ok(Response::Sqs(response)) = &answer.response else {
         return;
     };
     let failed: BTreeSet<&str> = response

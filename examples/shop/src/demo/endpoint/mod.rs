@@ -42,7 +42,7 @@ const GIVE_UP: Duration = Duration::from_secs(90);
 struct Fleet {
     consumers: Vec<Consumer>,
     pollers: Vec<QueuePoller>,
-    processors: Vec<Box<dyn Consume>>,
+    pipelines: Vec<Box<dyn Consume>>,
     tallies: Vec<Tally>,
     waiting: Vec<usize>,
     sqs: aws_sdk_sqs::Client,
@@ -164,7 +164,7 @@ impl Fleet {
         let sqs = aws_sdk_sqs::Client::new(config);
         let analytics_store = Arc::new(FlakyStore::new(resources.store.clone()));
         let mut pollers = Vec::new();
-        let mut processors = Vec::new();
+        let mut pipelines = Vec::new();
         for (consumer, queues) in consumers.iter().zip(&resources.queues) {
             pollers.push(
                 QueuePoller::new(sqs.clone(), queues.url.clone())
@@ -181,8 +181,8 @@ impl Fleet {
                 sqs.clone(),
                 queues.dead_letter_url.clone(),
             ));
-            processors.push(
-                consumer::processor(consumer.name, services.clone(), store, dead_letters)
+            pipelines.push(
+                consumer::pipeline(consumer.name, services.clone(), store, dead_letters)
                     .expect("every consumer of the topology is a shop handler"),
             );
         }
@@ -191,7 +191,7 @@ impl Fleet {
             waiting: vec![0; consumers.len()],
             consumers,
             pollers,
-            processors,
+            pipelines,
             sqs,
             resources,
             analytics_store,
@@ -217,7 +217,7 @@ impl Fleet {
 
     /// Polls consumer `i`'s queue once and runs what came; `false` when nothing did.
     async fn run_batch(&mut self, i: usize) -> Result<bool, DemoError> {
-        let result = self.processors[i]
+        let result = self.pipelines[i]
             .poll(&self.pollers[i], Duration::ZERO)
             .await
             .map_err(|e| DemoError::Endpoint(e.to_string()))?;

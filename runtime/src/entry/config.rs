@@ -121,7 +121,7 @@ impl Config {
                 .filter(|url| !url.is_empty()),
             metrics_namespace: lookup("TIDINGS_METRICS_NAMESPACE")
                 .filter(|namespace| !namespace.is_empty())
-                .unwrap_or_else(|| crate::metrics::DEFAULT_NAMESPACE.to_owned()),
+                .unwrap_or_else(|| crate::pipeline::DEFAULT_METRICS_NAMESPACE.to_owned()),
         })
     }
 }

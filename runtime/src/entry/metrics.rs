@@ -1,15 +1,12 @@
 //! CloudWatch Embedded Metric Format: one JSON line per batch with a count per outcome and
 //! the oldest event's age, which CloudWatch turns into metrics without any API call.
 
-use std::io::{self, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
+use crate::outcome::OutcomeKind;
 use crate::pipeline::BatchResult;
-
-/// The default metric namespace; `TIDINGS_METRICS_NAMESPACE` overrides it.
-pub const DEFAULT_NAMESPACE: &str = "tidings";
 
 /// The metric definitions, the same for every batch: the record count, a count per outcome,
 /// the oldest event's age. Each names a field of [`Document`].
@@ -31,16 +28,21 @@ const METRICS: [Metric; 8] = [
 ///
 /// Written from plain structs rather than a `serde_json::Value`, which would allocate a map
 /// entry for every field of every batch.
-pub fn emf_line(namespace: &str, handler: &str, result: &BatchResult, at: SystemTime) -> String {
+pub(crate) fn emf_line(
+    namespace: &str,
+    handler: &str,
+    result: &BatchResult,
+    at: SystemTime,
+) -> String {
     let document = Document {
         handler,
         records: result.records.len(),
-        processed: result.count("processed"),
-        duplicates: result.count("duplicate"),
-        stale: result.count("stale"),
-        ignored: result.count("ignored"),
-        retried: result.count("retry"),
-        rejected: result.count("rejected"),
+        processed: result.count(OutcomeKind::Processed),
+        duplicates: result.count(OutcomeKind::Duplicate),
+        stale: result.count(OutcomeKind::Stale),
+        ignored: result.count(OutcomeKind::Ignored),
+        retried: result.count(OutcomeKind::Retry),
+        rejected: result.count(OutcomeKind::Rejected),
         oldest_event_age_ms: result
             .oldest_age()
             .map_or(0, |age| u64::try_from(age.as_millis()).unwrap_or(u64::MAX)),
@@ -56,22 +58,6 @@ pub fn emf_line(namespace: &str, handler: &str, result: &BatchResult, at: System
         },
     };
     serde_json::to_string(&document).expect("an EMF document of strings and numbers serializes")
-}
-
-/// Writes the EMF line of a batch to `out` (stdout in Lambda, where the runtime hands it to
-/// CloudWatch Logs), with its line break, in one write so that it never interleaves with
-/// another line.
-pub fn emit(
-    out: &mut impl Write,
-    namespace: &str,
-    handler: &str,
-    result: &BatchResult,
-    at: SystemTime,
-) -> io::Result<()> {
-    let mut line = emf_line(namespace, handler, result, at);
-    line.push('\n');
-    out.write_all(line.as_bytes())?;
-    out.flush()
 }
 
 /// The EMF document of a batch: the metric values by name, then the directive that declares
