@@ -63,16 +63,6 @@ pub enum ExtensionValue {
 }
 
 impl Attributes {
-    /// Reads the attributes of a JSON envelope and skips `data` without building it.
-    ///
-    /// This is the cheap first step of routing: the type and version decide which Rust type
-    /// the data is decoded into afterwards.
-    pub fn decode(json: &str) -> Result<Self, EnvelopeError> {
-        let parts: crate::envelope::RawParts<'_, serde::de::IgnoredAny> =
-            serde_json::from_str(json).map_err(EnvelopeError::from_json)?;
-        parts.attributes()
-    }
-
     /// The correlation id of the flow this event belongs to: its `correlationid`, or its own
     /// id when it starts a flow.
     pub fn flow_id(&self) -> &str {

@@ -18,8 +18,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::Registry;
-use crate::asyncapi::AsyncApiInfo;
 use crate::compat::{self, Mode, Policy};
+use crate::registry::asyncapi::AsyncApiInfo;
 
 /// The events crate the command line serves, as Cargo describes it.
 #[derive(Debug, Clone, Copy)]
@@ -99,7 +99,14 @@ pub fn run(package: Package, args: impl IntoIterator<Item = OsString>) -> ExitCo
             return ExitCode::from(2);
         }
     };
-    let registry = || Registry::of_crate(package.crate_name);
+    // Built only by the commands that need it; two types declaring one type and version
+    // end the command, since every report would be wrong.
+    let registry = || {
+        Registry::of_crate(package.crate_name).unwrap_or_else(|duplicate| {
+            eprintln!("error: {duplicate}");
+            std::process::exit(2)
+        })
+    };
     let mut out = std::io::stdout().lock();
     match execute(&command, package, registry, &mut out) {
         Ok(code) => code,

@@ -218,6 +218,20 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for Envelope<T> {
     }
 }
 
+// Reading attributes needs the envelope's parts, so it lives beside them: `attributes`
+// knows nothing of envelopes.
+impl Attributes {
+    /// Reads the attributes of a JSON envelope and skips `data` without building it.
+    ///
+    /// This is the cheap first step of routing: the type and version decide which Rust type
+    /// the data is decoded into afterwards.
+    pub fn decode(json: &str) -> Result<Self, EnvelopeError> {
+        let parts: RawParts<'_, serde::de::IgnoredAny> =
+            serde_json::from_str(json).map_err(EnvelopeError::from_json)?;
+        parts.attributes()
+    }
+}
+
 /// An envelope as read from JSON, before its attributes are validated. `D` is what `data`
 /// is read as: raw JSON, or `IgnoredAny` to skip it.
 pub(crate) struct RawParts<'de, D> {

@@ -88,6 +88,18 @@ pub enum DataError {
     },
 }
 
+/// An event type with a field marked `#[event(subject)]`, or an event set whose every type
+/// has one: what `ordering = "latest_wins"` needs, since it orders the events of each
+/// subject. `#[derive(Event)]` and `#[derive(EventSet)]` implement it. Not public API.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no subject, and `ordering = \"latest_wins\"` orders the events of each subject",
+    label = "needs every event type to mark its subject",
+    note = "mark the field that identifies the entity with #[event(subject)], e.g. \
+            `#[event(subject)] pub order_id: String`, or leave out `ordering = \"latest_wins\"`"
+)]
+pub trait HasSubject {}
+
 /// A field type that can serve as the subject of an event: a string-like value.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be an event subject: the subject must be string-like",

@@ -8,7 +8,6 @@
 
 #![warn(missing_docs)]
 
-pub mod asyncapi;
 pub mod attributes;
 pub mod cli;
 
@@ -30,7 +29,7 @@ pub use tidings_macros::Event;
 /// Items the derive macro expands to. Not public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::event::{UpcastFrom, const_str_eq, decode_exact};
+    pub use crate::event::{HasSubject, UpcastFrom, const_str_eq, decode_exact};
     pub use crate::schema::EventRegistration;
     pub use inventory;
     pub use serde_json::value::RawValue;

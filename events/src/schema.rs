@@ -63,8 +63,53 @@ impl EventRegistration {
 /// least one item of an events crate for its types to appear.
 pub fn registrations() -> Vec<&'static EventRegistration> {
     let mut all: Vec<_> = inventory::iter::<EventRegistration>.into_iter().collect();
-    all.sort_by(|a, b| (a.event_type, a.version).cmp(&(b.event_type, b.version)));
+    all.sort_by(|a, b| {
+        (a.event_type, a.version, a.rust_type).cmp(&(b.event_type, b.version, b.rust_type))
+    });
     all
+}
+
+/// Two Rust types that declare the same event type and version: one would silently stand
+/// for the other in every registry and schema export.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`{first}` and `{second}` both declare `{event_type}` version {version}; each version of an \
+     event type is one Rust type: give one of them the next free version (or its own type \
+     name), or remove one"
+)]
+pub struct DuplicateEvent {
+    /// The CloudEvents `type` both declare.
+    pub event_type: &'static str,
+    /// The version both declare.
+    pub version: u32,
+    /// One of the Rust types, by path.
+    pub first: &'static str,
+    /// The other.
+    pub second: &'static str,
+}
+
+/// Refuses registrations in which two Rust types declare the same type and version.
+pub fn check_unique<'a>(
+    registrations: impl IntoIterator<Item = &'a EventRegistration>,
+) -> Result<(), DuplicateEvent> {
+    let mut seen: std::collections::BTreeMap<(&str, u32), &'static str> = Default::default();
+    for registration in registrations {
+        let key = (registration.event_type, registration.version);
+        if let Some(first) = seen.insert(key, registration.rust_type) {
+            let (first, second) = if first <= registration.rust_type {
+                (first, registration.rust_type)
+            } else {
+                (registration.rust_type, first)
+            };
+            return Err(DuplicateEvent {
+                event_type: registration.event_type,
+                version: registration.version,
+                first,
+                second,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The JSON Schema (draft 2020-12) of the data of `E`: what schemars derives from the type,

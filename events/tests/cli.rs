@@ -97,7 +97,10 @@ fn export_is_byte_identical_on_rerun_and_removes_stale_versions() {
     let out = dir.path().join("schemas");
     let export = Command::Export { out: out.clone() };
 
-    let (code, report) = run(&export, Registry::of_crate("cli"));
+    let (code, report) = run(
+        &export,
+        Registry::of_crate("cli").expect("no two types declare one type and version"),
+    );
     assert_eq!(code, ExitCode::SUCCESS);
     assert_eq!(
         report.trim(),
@@ -108,7 +111,10 @@ fn export_is_byte_identical_on_rerun_and_removes_stale_versions() {
     );
     let first = std::fs::read(out.join("cli.widget.made/v1.schema.json")).expect("schema written");
 
-    let (_, report) = run(&export, Registry::of_crate("cli"));
+    let (_, report) = run(
+        &export,
+        Registry::of_crate("cli").expect("no two types declare one type and version"),
+    );
     assert!(
         report.contains("0 files written, 4 unchanged, 0 removed"),
         "{report}"
@@ -120,7 +126,10 @@ fn export_is_byte_identical_on_rerun_and_removes_stale_versions() {
 
     // A version that is no longer in the code disappears from the directory.
     std::fs::write(out.join("cli.widget.made/v9.schema.json"), "{}").expect("write stale file");
-    let (_, report) = run(&export, Registry::of_crate("cli"));
+    let (_, report) = run(
+        &export,
+        Registry::of_crate("cli").expect("no two types declare one type and version"),
+    );
     assert!(report.contains("1 removed"), "{report}");
     assert!(!out.join("cli.widget.made/v9.schema.json").exists());
 
@@ -144,7 +153,7 @@ fn check_passes_an_unchanged_registry_and_fails_an_edited_one() {
         &Command::Export {
             out: published.clone(),
         },
-        Registry::of_crate("cli"),
+        Registry::of_crate("cli").expect("no two types declare one type and version"),
     );
     let check = |current: Option<std::path::PathBuf>| Command::Check {
         against: published.clone(),
@@ -153,7 +162,10 @@ fn check_passes_an_unchanged_registry_and_fails_an_edited_one() {
         policy: Policy::Lenient,
     };
 
-    let (code, report) = run(&check(None), Registry::of_crate("cli"));
+    let (code, report) = run(
+        &check(None),
+        Registry::of_crate("cli").expect("no two types declare one type and version"),
+    );
     assert_eq!(code, ExitCode::SUCCESS, "{report}");
     assert_eq!(
         report.trim(),
@@ -166,7 +178,7 @@ fn check_passes_an_unchanged_registry_and_fails_an_edited_one() {
         &Command::Export {
             out: edited.clone(),
         },
-        Registry::of_crate("cli"),
+        Registry::of_crate("cli").expect("no two types declare one type and version"),
     );
     let schema_path = edited.join("cli.widget.made/v1.schema.json");
     let mut schema: serde_json::Value =

@@ -28,6 +28,8 @@ struct EventAttrs {
     upcast_from: Option<Path>,
     schema_base: Option<LitStr>,
     krate: Path,
+    /// `envelope_subject`: producers set the subject on the envelope, not in a field.
+    envelope_subject: Option<Path>,
 }
 
 /// The field marked `#[event(subject)]`.
@@ -37,18 +39,88 @@ struct SubjectField {
 }
 
 /// Expands `#[derive(Event)]` on `input`, or explains what is wrong with it.
-pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
+///
+/// With an error, a stand-in impl is emitted beside it (see [`fallback`]), so that the code
+/// that uses the type as an event reports nothing more: one mistake, one error.
+pub fn expand(input: DeriveInput) -> TokenStream {
     let input = &input;
-    check_shape(input)?;
+    if let Err(error) = check_shape(input) {
+        // A union or a generic type cannot have the impl at all.
+        return error.into_compile_error();
+    }
     // Type and field mistakes are independent: report both in one build.
-    match (parse_type_attrs(input), find_subject(input)) {
-        (Ok(attrs), Ok(subject)) => Ok(emit(input, &attrs, subject.as_ref())),
+    let error = match (parse_type_attrs(input), find_subject(input)) {
+        (Ok(attrs), Ok(Some(_))) if attrs.envelope_subject.is_some() => {
+            let flag = attrs.envelope_subject.as_ref().expect("checked");
+            syn::Error::new_spanned(
+                flag,
+                "a field is marked #[event(subject)], so the subject is in the data: remove \
+                 `envelope_subject`, which is for types whose producers set the subject on the \
+                 envelope",
+            )
+        }
+        (Ok(attrs), Ok(subject)) => return emit(input, &attrs, subject.as_ref()),
         (Err(mut first), Err(second)) => {
             first.combine(second);
-            Err(first)
+            first
         }
-        (Err(error), Ok(_)) | (Ok(_), Err(error)) => Err(error),
+        (Err(error), Ok(_)) | (Ok(_), Err(error)) => error,
+    };
+    let mut tokens = error.into_compile_error();
+    tokens.extend(fallback(input));
+    tokens
+}
+
+/// The impl emitted beside an error: `Event` with placeholder constants and bodies that are
+/// never run (the build fails on the error), and no registration. It keeps uses of the type
+/// (`Envelope<T>`, handlers, `upcast_from = T`) from adding errors of their own.
+fn fallback(input: &DeriveInput) -> TokenStream {
+    let ident = &input.ident;
+    let krate = explicit_crate(&input.attrs).unwrap_or_else(|| syn::parse_quote!(::tidings_events));
+    quote! {
+        #[automatically_derived]
+        impl #krate::Event for #ident {
+            const TYPE: &'static ::core::primitive::str = "";
+            const VERSION: ::core::primitive::u32 = 0;
+            const SCHEMA_ID: &'static ::core::primitive::str = "";
+
+            fn subject(&self) -> ::core::option::Option<&::core::primitive::str> {
+                ::core::option::Option::None
+            }
+
+            fn versions() -> ::std::vec::Vec<::core::primitive::u32> {
+                ::std::vec::Vec::new()
+            }
+
+            fn decode_data(
+                _: ::core::primitive::u32,
+                _: &#krate::__private::RawValue,
+            ) -> ::core::result::Result<Self, #krate::DataError> {
+                ::core::unreachable!("a type whose #[derive(Event)] failed is never decoded")
+            }
+        }
+
+        impl #krate::__private::HasSubject for #ident {}
     }
+}
+
+/// The `crate = ...` option of the type's attributes, if one parses: the path the fallback
+/// impl names the trait by.
+fn explicit_crate(attrs: &[Attribute]) -> Option<Path> {
+    let mut krate = None;
+    for attr in attrs.iter().filter(is_event_attr) {
+        let _ = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("crate") {
+                let lit: LitStr = meta.value()?.parse()?;
+                krate = lit.parse().ok();
+            } else if meta.input.peek(Token![=]) {
+                // Skip the value of any other option.
+                let _: Expr = meta.value()?.parse()?;
+            }
+            Ok(())
+        });
+    }
+    krate
 }
 
 /// Rejects the kinds of type an event cannot be, before looking at any attribute.
@@ -84,6 +156,7 @@ struct TypeOptions {
     upcast_from: Option<Path>,
     schema_base: Option<LitStr>,
     krate: Option<Path>,
+    envelope_subject: Option<Path>,
 }
 
 impl TypeOptions {
@@ -123,15 +196,24 @@ impl TypeOptions {
                 )
             })?;
             set_once(&mut self.krate, path, meta)
+        } else if meta.path.is_ident("envelope_subject") {
+            if !meta.input.is_empty() && !meta.input.peek(Token![,]) {
+                return Err(meta.error(
+                    "`envelope_subject` takes no value: write #[event(envelope_subject)] when \
+                     producers set the subject with `Envelope::with_subject`",
+                ));
+            }
+            set_once(&mut self.envelope_subject, meta.path.clone(), meta)
         } else if meta.path.is_ident("subject") {
             Err(meta.error(
                 "`subject` goes on a field, not on the type: put #[event(subject)] on the field \
-                 that holds the id of the entity the event is about",
+                 that holds the id of the entity the event is about (or write \
+                 #[event(envelope_subject)] when producers set it on the envelope)",
             ))
         } else {
             Err(meta.error(format!(
                 "unknown option `{}` of #[event] on a type; the options are `type`, `version`, \
-                 `upcast_from`, `schema_base` and `crate`",
+                 `upcast_from`, `schema_base`, `envelope_subject` and `crate`",
                 meta.path.to_token_stream()
             )))
         }
@@ -193,6 +275,7 @@ fn parse_type_attrs(input: &DeriveInput) -> syn::Result<EventAttrs> {
         krate: options
             .krate
             .unwrap_or_else(|| syn::parse_quote!(::tidings_events)),
+        envelope_subject: options.envelope_subject,
     })
 }
 
@@ -468,6 +551,14 @@ fn emit(input: &DeriveInput, attrs: &EventAttrs, subject: Option<&SubjectField>)
         quote!(::core::option::Option::None)
     };
 
+    // Only a type with a subject can be ordered per subject (`latest_wins`).
+    let has_subject = (subject.is_some() || attrs.envelope_subject.is_some()).then(|| {
+        quote! {
+            #[automatically_derived]
+            impl #krate::__private::HasSubject for #ident {}
+        }
+    });
+
     let Upcast {
         versions_body,
         decode_older,
@@ -513,6 +604,8 @@ fn emit(input: &DeriveInput, attrs: &EventAttrs, subject: Option<&SubjectField>)
                 })
             }
         }
+
+        #has_subject
 
         #checks
 
@@ -597,6 +690,15 @@ fn upcast(attrs: &EventAttrs, older: &Path, locals: &Locals) -> Upcast {
     )
     .replace('{', "{{")
     .replace('}', "}}");
+    let previous = version - 1;
+    let gap_message = format!(
+        "`upcast_from = {older_name}` must name version {previous} of `{name}`, the one just \
+         before {version}, but `{older_name}` is older: a version chain has no gaps, so that \
+         data of every version decodes; upcast from the version {previous} type, which upcasts \
+         from the older ones"
+    )
+    .replace('{', "{{")
+    .replace('}', "}}");
     Upcast {
         versions_body: quote_spanned! {span=>
             let mut #versions_var = <#older as #krate::Event>::versions();
@@ -618,6 +720,7 @@ fn upcast(attrs: &EventAttrs, older: &Path, locals: &Locals) -> Upcast {
                     #type_message
                 );
                 ::core::assert!(<#older as #krate::Event>::VERSION < #version, #version_message);
+                ::core::assert!(<#older as #krate::Event>::VERSION + 1 == #version, #gap_message);
             };
         },
         from_version: quote_spanned! {span=>

@@ -226,6 +226,8 @@ fn emit(ident: &Ident, krate: &Path, members: &[Member<'_>]) -> TokenStream {
         }
     });
 
+    let has_subject = members.iter().map(|Member { ty, .. }| ty);
+
     // Two variants of one event type (two versions of it, say) would make routing ambiguous:
     // refuse at compile time, at the later variant's type.
     let mut distinct = Vec::new();
@@ -275,6 +277,16 @@ fn emit(ident: &Ident, krate: &Path, members: &[Member<'_>]) -> TokenStream {
                     #(#subject,)*
                 }
             }
+        }
+
+        // Each variant's type with a subject makes the set one: bounds under a `for<'_>`, so
+        // that a variant without a subject is an error only where a subject is required
+        // (`latest_wins`), not at this impl.
+        #[automatically_derived]
+        impl #events::__private::HasSubject for #ident
+        where
+            #(for<'__tidings> #has_subject: #events::__private::HasSubject,)*
+        {
         }
 
         const _: () = {

@@ -24,7 +24,7 @@ const SHAPE: &str =
 /// a fixed set of values holds the `tidings` enum variant its value maps to.
 #[derive(Default)]
 struct Options {
-    source: Option<Ident>,
+    trigger: Option<Ident>,
     ordering: Option<Ident>,
     idempotency_key: Option<Ident>,
     concurrency: Option<LitInt>,
@@ -41,7 +41,7 @@ struct Choices {
     values: &'static [(&'static str, &'static str)],
 }
 
-const SOURCES: Choices = Choices {
+const TRIGGERS: Choices = Choices {
     values: &[("sqs", "Sqs"), ("sns", "Sns"), ("auto", "Auto")],
 };
 const ORDERINGS: Choices = Choices {
@@ -52,38 +52,154 @@ const ON_UNKNOWN: Choices = Choices {
 };
 
 /// The option names, for the message about an unknown one.
-const OPTION_NAMES: &str = "`source`, `ordering`, `idempotency_key`, `concurrency`, \
+const OPTION_NAMES: &str = "`trigger`, `ordering`, `idempotency_key`, `concurrency`, \
                             `on_unknown_type`, `main`, `state` and `crate`";
 
 /// Expands `#[event_handler(attr)]` on `item`, or explains everything wrong with it.
 ///
-/// On error the item is emitted unchanged beside the errors, as other attribute macros do:
-/// the user's imports stay used and the names it defines stay defined, so that the errors
-/// that matter are not buried under ones that follow from them.
+/// With an error, a best-effort expansion is emitted beside it (see [`fallback`]): the
+/// handler's name still names a handler, so code that serves or tests it reports nothing
+/// more, and the function's imports stay used. One mistake, one error.
 pub fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
-    match try_expand(attr, item.clone()) {
+    let Ok(item_fn) = syn::parse2::<ItemFn>(item.clone()) else {
+        let mut tokens = not_a_fn(item.clone()).into_compile_error();
+        tokens.extend(quote!(#[allow(dead_code)] #item));
+        return tokens;
+    };
+    match try_expand(attr.clone(), &item_fn) {
         Ok(expanded) => expanded,
         Err(error) => {
             let mut tokens = error.into_compile_error();
-            tokens.extend(quote!(#[allow(dead_code)] #item));
+            tokens.extend(fallback(attr, &item_fn));
             tokens
         }
     }
 }
 
-fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    let item: ItemFn = syn::parse2(item.clone()).map_err(|_| not_a_fn(item))?;
+fn try_expand(attr: TokenStream, item: &ItemFn) -> syn::Result<TokenStream> {
     // Option and signature mistakes are independent: report both in one build.
     match (parse_options(attr), check_signature(&item.sig)) {
         (Ok(options), Ok(signature)) => {
             check_state_builder(&item.sig, &signature, &options)?;
-            Ok(emit(&item, &signature, &options))
+            Ok(emit(item, &signature, &options))
         }
         (Err(mut first), Err(second)) => {
             first.combine(second);
             Err(first)
         }
         (Err(error), Ok(_)) | (Ok(_), Err(error)) => Err(error),
+    }
+}
+
+/// What is emitted beside an error: the handler as well as it can be made out.
+///
+/// With a valid signature, the full expansion, with the options that parsed (the defaults
+/// when they did not) and a generated `main` only where the attribute did not leave it out
+/// and no state needs building. With an invalid one, the handler struct whose `handle` is
+/// never run, accepting the event type when the first parameter names one.
+fn fallback(attr: TokenStream, item: &ItemFn) -> TokenStream {
+    let parsed = parse_options(attr.clone()).ok();
+    let krate: Path = parsed
+        .as_ref()
+        .and_then(|options| options.krate.clone())
+        .unwrap_or_else(|| syn::parse_quote!(::tidings));
+    let Ok(signature) = check_signature(&item.sig) else {
+        return stand_in(item, &krate);
+    };
+    let mut options = parsed.unwrap_or_default();
+    // `main` as written when it parsed; left out when the attribute names `main` at all but
+    // the options did not parse, so that a `main` of the user's own is not defined twice.
+    let wants_main = match &options.main {
+        Some(main) => main.value,
+        None => !names_main(&attr),
+    };
+    let builds_state = signature.state.is_some() && options.state.is_some();
+    if !wants_main || (signature.state.is_some() && !builds_state) {
+        options.main = Some(LitBool::new(false, Span::call_site()));
+    }
+    if !builds_state || !wants_main {
+        options.state = None;
+    }
+    options.krate = Some(krate);
+    emit(item, &signature, &options)
+}
+
+/// Whether the attribute has a `main` option, read from its tokens: used when the options as
+/// a whole did not parse.
+fn names_main(attr: &TokenStream) -> bool {
+    attr.clone()
+        .into_iter()
+        .any(|token| matches!(&token, TokenTree::Ident(ident) if ident == "main"))
+}
+
+/// The handler of a function whose signature is not a handler's: the struct, the function
+/// as written (so its imports and items stay used), and an `EventHandler` impl that is never
+/// run, since the build fails on the error beside it.
+fn stand_in(item: &ItemFn, krate: &Path) -> TokenStream {
+    // A method (inside an impl block) or a function called `main` cannot become a struct of
+    // its name there: it is left as written.
+    if item.sig.receiver().is_some() || item.sig.ident == "main" {
+        return quote!(#[allow(dead_code)] #item);
+    }
+    let name = &item.sig.ident;
+    let name_text = name.to_string();
+    let vis = &item.vis;
+    let block = &item.block;
+    let call_sig = Signature {
+        ident: Ident::new("call", name.span()),
+        ..item.sig.clone()
+    };
+    let typed: Vec<&Type> = item
+        .sig
+        .inputs
+        .iter()
+        .filter_map(|input| match input {
+            FnArg::Typed(typed) => Some(&*typed.ty),
+            FnArg::Receiver(_) => None,
+        })
+        .collect();
+    let events = typed
+        .first()
+        .and_then(|ty| envelope_argument(ty))
+        .map_or_else(|| quote!(#krate::__private::NoEvents), |ty| quote!(#ty));
+    let state = match typed.get(2) {
+        Some(Type::Reference(reference)) if reference.mutability.is_none() => {
+            let elem = &reference.elem;
+            quote!(#elem)
+        }
+        _ => quote!(()),
+    };
+    quote! {
+        #[allow(non_camel_case_types)]
+        #[derive(
+            ::core::fmt::Debug,
+            ::core::clone::Clone,
+            ::core::marker::Copy,
+            ::core::default::Default,
+        )]
+        #vis struct #name;
+
+        impl #name {
+            #[allow(dead_code, clippy::all)]
+            #vis #call_sig #block
+        }
+
+        impl #krate::EventHandler for #name {
+            type Events = #events;
+            type State = #state;
+            const OPTIONS: #krate::HandlerOptions = #krate::HandlerOptions::new(#name_text);
+
+            fn handle<'a>(
+                &'a self,
+                _: #krate::Envelope<Self::Events>,
+                _: &'a #krate::Context,
+                _: &'a Self::State,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<(), #krate::HandlerError>,
+            > + ::core::marker::Send + 'a {
+                async { ::core::unreachable!("a handler whose #[event_handler] failed never runs") }
+            }
+        }
     }
 }
 
@@ -160,10 +276,14 @@ impl Options {
             .map(ToString::to_string)
             .unwrap_or_default();
         match name.as_str() {
-            "source" => {
-                let value = SOURCES.parse(meta)?;
-                set_once(&mut self.source, value, meta)
+            "trigger" => {
+                let value = TRIGGERS.parse(meta)?;
+                set_once(&mut self.trigger, value, meta)
             }
+            "source" => Err(meta.error(
+                "`source` is now `trigger` (the CloudEvents `source` is the producer): write \
+                 `trigger = \"sqs\"`, `\"sns\"` or `\"auto\"`",
+            )),
             "ordering" => {
                 let value = ORDERINGS.parse(meta)?;
                 set_once(&mut self.ordering, value, meta)
@@ -669,8 +789,8 @@ fn emit(item: &ItemFn, signature: &HandlerSignature, options: &Options) -> Token
             quote!(#field: #krate::#ty::#variant)
         })
     };
-    fields.extend(choice("source", "Source", &options.source));
-    fields.extend(choice("ordering", "Ordering", &options.ordering));
+    fields.extend(choice("trigger", "Trigger", &options.trigger));
+    fields.extend(choice("ordering", "SubjectOrdering", &options.ordering));
     fields.extend(choice(
         "on_unknown_type",
         "OnUnknownType",
@@ -741,6 +861,29 @@ fn emit(item: &ItemFn, signature: &HandlerSignature, options: &Options) -> Token
     // than the handler, is reported there.
     let events_item = respan(quote!(type Events = #event_type;), name_span(event_type));
 
+    // `latest_wins` orders each subject's events, so every accepted type needs a subject:
+    // checked at the `"latest_wins"` literal, where an event type without one is reported.
+    let subject_check = options
+        .ordering
+        .as_ref()
+        .filter(|variant| *variant == "LatestWins")
+        .map(|variant| {
+            let check = call_spanned(
+                quote!(#krate::__private::require_subject::<#event_type>),
+                TokenStream::new(),
+                variant.span(),
+            );
+            quote! {
+                #(#cfg)*
+                const _: () = {
+                    #[allow(dead_code)]
+                    fn __tidings_requires_subject() {
+                        #check;
+                    }
+                };
+            }
+        });
+
     let serve = match &options.state {
         Some(build) => quote!(#krate::lambda::run_with_state(#name, #build())),
         None => quote!(#krate::lambda::run(#name)),
@@ -806,13 +949,15 @@ fn emit(item: &ItemFn, signature: &HandlerSignature, options: &Options) -> Token
 
         #(#cfg)*
         #krate::__private::inventory::submit! {
-            #krate::handler::HandlerRegistration {
+            #krate::HandlerRegistration {
                 name: #name_text,
                 module_path: ::core::module_path!(),
                 options: <#name as #krate::EventHandler>::OPTIONS,
                 accepted: #krate::__private::accepted_by::<#name>,
             }
         }
+
+        #subject_check
 
         #main
     }

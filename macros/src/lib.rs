@@ -51,8 +51,8 @@ use syn::{DeriveInput, parse_macro_input};
 ///   2147483647 (the envelope's `dataversion` is a CloudEvents integer, signed 32-bit).
 /// - `upcast_from = OrderPlacedV1`: the previous version of the same event type. This type
 ///   must implement `From<OrderPlacedV1>`; data of any version of the chain then decodes into
-///   this type. That the older type is an event of the same `type` with a lower version is
-///   checked at compile time.
+///   this type. That the older type is an event of the same `type` with the version just
+///   before this one (a chain has no gaps) is checked at compile time.
 /// - `schema_base = "https://schemas.example.com/shop"`: where the published schemas live; the
 ///   schema `$id` becomes `{base}/{type}/v{version}.schema.json`. Without it the id is
 ///   `urn:tidings:schema:{type}:v{version}`.
@@ -63,15 +63,18 @@ use syn::{DeriveInput, parse_macro_input};
 /// is about. Its type is `String`, `Box<str>`, `Arc<str>`, `Cow<str>`, or an `Option` of one.
 /// An enum event has no subject field; set it on the envelope instead.
 ///
+/// `envelope_subject`, on a type without a subject field: its producers set the subject on
+/// the envelope (`Envelope::with_subject`). A handler with `ordering = "latest_wins"` accepts
+/// only event types that have a subject one of these two ways, since it orders each
+/// subject's events: anything else is a compile error at `"latest_wins"`.
+///
 /// Each misuse is a compile error at the offending attribute, field or type that says what to
 /// write instead. The type is also registered, so that
 /// `tidings_events::schema::registrations()` lists it.
 #[proc_macro_derive(Event, attributes(event))]
 pub fn derive_event(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    event::expand(input)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    event::expand(input).into()
 }
 
 /// Turns `async fn name(event: Envelope<E>, ctx: &Context) -> Result<(), HandlerError>` into
@@ -94,13 +97,13 @@ pub fn derive_event(input: TokenStream) -> TokenStream {
 ///   none of the pipeline; attributes other than docs and `#[cfg]` (which goes on every
 ///   emitted item) stay on it;
 /// - `<name as EventHandler>::OPTIONS`, the options below over their defaults;
-/// - a registration listed by `tidings::handler::registrations()`: name, module, options and
+/// - a registration listed by `tidings::HandlerRegistration::all()`: name, module, options and
 ///   the accepted types and versions, for codegen;
 /// - `fn main`, which runs the handler on Lambda (`tidings::lambda::run`) with the
 ///   configuration of the environment; `main = false` leaves it out.
 ///
 /// Options, all optional, each at most once:
-/// - `source = "sqs" | "sns" | "auto"` (default `"auto"`): where invocations come from; an
+/// - `trigger = "sqs" | "sns" | "auto"` (default `"auto"`): where invocations come from; an
 ///   invocation from the other one is refused.
 /// - `ordering = "none" | "latest_wins"` (default `"none"`): with `"latest_wins"`, an event
 ///   whose `sequence` is not newer than the last processed for its subject is acknowledged

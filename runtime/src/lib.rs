@@ -8,56 +8,74 @@
 //! → idempotency claim → stale check → call handler (panic- and deadline-guarded)
 //! → complete / release → outcome
 //! ```
+//!
+//! The crate root holds what a handler's author uses: the attribute, the event and handler
+//! types, the [`Pipeline`] with its outcomes, the stores and the dead-letter queues. A few
+//! modules stay public because they are a topic of their own:
+//!
+//! - [`lambda`]: running a handler as a Lambda function, and its configuration;
+//! - [`store`]: the [`Store`] contract, for writing a backend of your own;
+//! - [`transport`]: how SQS and SNS records are read, for custom entrypoints;
+//! - [`dead_letter`], `publish` (feature `publisher`) and `aws` (features `dynamodb` or
+//!   `publisher`): the message attributes and limits of those backends;
+//! - `testing` (feature `testing`), `local` (feature `local`) and `codegen` (feature
+//!   `codegen`): tooling for tests, local runs and generated artifacts, which a deployed
+//!   function does not need.
+//!
+//! Source layout: `handler/` is what users write against, `pipeline/` the steps every
+//! record goes through, `transport/` the SQS and SNS readers, `backends/` the stores, queues
+//! and publisher, `entry/` the Lambda boundary, `tooling/` the features above.
 
 #![warn(missing_docs)]
 
-#[cfg(any(feature = "dynamodb", feature = "publisher"))]
-pub mod aws;
-pub mod causation;
-pub mod codegen;
-pub mod context;
-pub mod dead_letter;
+mod backends;
 mod entry;
-pub use entry::{config, lambda, telemetry};
-pub mod error;
-pub mod event_set;
-pub mod handler;
-#[cfg(feature = "publisher")]
-pub mod local;
-pub mod message_attribute;
-pub mod options;
-pub mod outcome;
-pub mod pipeline;
-#[cfg(feature = "publisher")]
-pub mod publish;
-#[cfg(feature = "publisher")]
-pub mod sqs_dead_letter;
-pub mod store;
-pub mod testing;
+mod handler;
+mod pipeline;
+mod tooling;
+
 pub mod transport;
 
-pub use context::Context;
+#[cfg(any(feature = "dynamodb", feature = "publisher"))]
+pub use backends::aws;
+#[cfg(feature = "publisher")]
+pub use backends::publish;
+pub use backends::{dead_letter, store};
+pub use entry::lambda;
+#[cfg(feature = "codegen")]
+pub use tooling::codegen;
+#[cfg(feature = "local")]
+pub use tooling::local;
+#[cfg(feature = "testing")]
+pub use tooling::testing;
+
+#[cfg(feature = "publisher")]
+pub use dead_letter::SqsDeadLetterQueue;
 pub use dead_letter::{DeadLetter, DeadLetterQueue, MemoryDeadLetterQueue};
 pub use entry::invoke::Answer;
-pub use error::HandlerError;
-pub use event_set::{AcceptedType, EventSet};
-pub use handler::EventHandler;
-pub use options::{HandlerOptions, OnUnknownType, Ordering, Source};
-pub use outcome::{Outcome, OutcomeKind, Reason, ReasonCode};
+pub use handler::causation::{Cause, current_cause, with_cause};
+pub use handler::context::Context;
+pub use handler::error::HandlerError;
+pub use handler::event_set::{AcceptedType, EventSet};
+pub use handler::options::{HandlerOptions, OnUnknownType, SubjectOrdering, Trigger};
+pub use handler::{EventHandler, HandlerRegistration};
+pub use pipeline::outcome::{Outcome, OutcomeKind, Reason, ReasonCode};
 pub use pipeline::{BatchResult, InvocationError, Pipeline, RecordResult, Response};
 #[cfg(feature = "publisher")]
 pub use publish::{Destination, PublishError, Publisher, Receipt};
-#[cfg(feature = "publisher")]
-pub use sqs_dead_letter::SqsDeadLetterQueue;
+#[cfg(feature = "dynamodb")]
+pub use store::DynamoDbStore;
 pub use store::{MemoryStore, Store};
 pub use tidings_events as events;
 pub use tidings_events::{Attributes, Envelope, Event};
 pub use tidings_macros::{EventSet, event_handler};
+pub use transport::Invocation;
 
 /// Items the macros expand to. Not public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::event_set::{SingleEvent, single_event};
     pub use crate::handler::accepted_by;
+    pub use crate::handler::event_set::{NoEvents, SingleEvent, require_subject, single_event};
     pub use inventory;
+    pub use tidings_events::__private::HasSubject;
 }

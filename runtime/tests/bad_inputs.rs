@@ -10,10 +10,10 @@ mod support;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use tidings::dead_letter::{DeadLetter, DeadLetterQueue, MemoryDeadLetterQueue};
 use tidings::testing::{Batch, TestRecord, invoke, invoke_raw};
 use tidings::transport::Invocation;
 use tidings::{BatchResult, EventHandler, InvocationError, Outcome, ReasonCode};
+use tidings::{DeadLetter, DeadLetterQueue, MemoryDeadLetterQueue};
 
 use support::{Ping, SOURCE, ignore_others, latest_items, ok_item, record_items, unique};
 
@@ -417,7 +417,7 @@ fn rows() -> Vec<Row> {
             Oversized,
             "body is 1048590 bytes, over this handler's limit of 1048576 bytes; publish large payloads by reference or raise `max_body_bytes`",
         ),
-        // Ordering needs a subject and a sequence.
+        // SubjectOrdering needs a subject and a sequence.
         Row::sqs(
             "no sequence under latest_wins",
             envelope_with(|e| {

@@ -14,7 +14,8 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tidings::local::QueuePoller;
-use tidings::store::{DynamoDbStore, FlakyStore, StoreError};
+use tidings::store::{DynamoDbStore, StoreError};
+use tidings::testing::FlakyStore;
 use tidings::{
     BatchResult, Context, Destination, Envelope, Event, EventSet, HandlerError, Outcome, Pipeline,
     Publisher, ReasonCode, SqsDeadLetterQueue,
@@ -72,7 +73,7 @@ impl Ledger {
     }
 }
 
-#[tidings::event_handler(ordering = "latest_wins", source = "sqs", main = false)]
+#[tidings::event_handler(ordering = "latest_wins", trigger = "sqs", main = false)]
 async fn apply_balance(
     event: Envelope<AccountEvent>,
     _ctx: &Context,
@@ -117,7 +118,7 @@ async fn shop() -> Shop {
         .topic_arn
         .expect("topic arn");
     let policy = tidings::codegen::filter_policy(
-        tidings::handler::registrations()
+        tidings::HandlerRegistration::all()
             .into_iter()
             .find(|h| h.name == "apply_balance")
             .expect("the handler is registered"),

@@ -16,9 +16,10 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 use proptest::test_runner::Config;
-use tidings::store::{FlakyStore, StoreError, StoreOp};
-use tidings::testing::{Batch, Delivery, TestRecord, invoke};
-use tidings::{Envelope, EventHandler, MemoryStore, Ordering, Outcome};
+use tidings::store::StoreError;
+use tidings::testing::{Batch, BatchKind, TestRecord, invoke};
+use tidings::testing::{FlakyStore, StoreOp};
+use tidings::{Envelope, EventHandler, MemoryStore, Outcome, SubjectOrdering};
 
 use support::{
     ItemChanged, Ledger, Step, item, latest_items, quiet_planned_panics, record_items, unique,
@@ -40,7 +41,7 @@ struct Scenario {
     /// Batch sizes, used in turn.
     sizes: Vec<usize>,
     /// Delivery shapes, used in turn.
-    shapes: Vec<Delivery>,
+    shapes: Vec<BatchKind>,
     /// Per invocation, for the first few: whether the store throttles its first claim call.
     throttled: Vec<bool>,
 }
@@ -72,10 +73,10 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                 prop::collection::vec(1..=10usize, 1..=6),
                 prop::collection::vec(
                     prop::sample::select(vec![
-                        Delivery::Sqs,
-                        Delivery::SnsViaSqs,
-                        Delivery::SqsFifo,
-                        Delivery::Sns,
+                        BatchKind::Sqs,
+                        BatchKind::SnsViaSqs,
+                        BatchKind::SqsFifo,
+                        BatchKind::Sns,
                     ]),
                     1..=6,
                 ),
@@ -183,7 +184,7 @@ async fn run<H: EventHandler<State = Ledger>>(
         }
 
         // What the transport delivers again.
-        let again: Vec<&(usize, u32, usize)> = if shape == Delivery::Sns {
+        let again: Vec<&(usize, u32, usize)> = if shape == BatchKind::Sns {
             match result.sns_result() {
                 Ok(()) => Vec::new(),
                 Err(_) => taken.iter().collect(),
@@ -214,7 +215,7 @@ async fn run<H: EventHandler<State = Ledger>>(
 /// Asserts what must hold after every delivery was acknowledged.
 fn check(
     ledger: &Ledger,
-    ordering: Ordering,
+    ordering: SubjectOrdering,
     events: &[CaseEvent],
     outcomes: &Outcomes,
 ) -> Result<(), TestCaseError> {
@@ -256,14 +257,14 @@ fn check(
         prop_assert!(ran <= 1, "event {index} ran {ran} times");
 
         match ordering {
-            Ordering::None => {
+            SubjectOrdering::None => {
                 prop_assert_eq!(ran, 1, "event {} outcomes {:?}", index, met);
                 prop_assert!(
                     met.iter().all(|o| !matches!(o, Outcome::Stale { .. })),
                     "event {index} was stale without ordering: {met:?}"
                 );
             }
-            Ordering::LatestWins => {
+            SubjectOrdering::LatestWins => {
                 let subject_newest = newest[event.subject.as_str()];
                 if event.sequence == subject_newest {
                     // The newest event of a subject is never skipped.
@@ -296,13 +297,13 @@ fn check(
     for (subject, all) in &sequences {
         let ran = ledger.applied(subject);
         match ordering {
-            Ordering::None => {
+            SubjectOrdering::None => {
                 // Without ordering, events run in delivery order: each runs once, in any order.
                 let mut sorted = ran.clone();
                 sorted.sort_unstable();
                 prop_assert_eq!(&sorted, all, "subject {}", subject);
             }
-            Ordering::LatestWins => {
+            SubjectOrdering::LatestWins => {
                 // Never backwards, and the final state is the newest event's.
                 prop_assert!(
                     ran.windows(2).all(|pair| pair[0] < pair[1]),
@@ -338,13 +339,13 @@ proptest! {
     fn each_event_runs_exactly_once_without_ordering(scenario in scenario()) {
         quiet_planned_panics();
         let (events, outcomes, ledger) = runtime().block_on(run(record_items, &scenario));
-        check(&ledger, Ordering::None, &events, &outcomes)?;
+        check(&ledger, SubjectOrdering::None, &events, &outcomes)?;
     }
 
     #[test]
     fn each_subject_ends_at_its_newest_event_under_latest_wins(scenario in scenario()) {
         quiet_planned_panics();
         let (events, outcomes, ledger) = runtime().block_on(run(latest_items, &scenario));
-        check(&ledger, Ordering::LatestWins, &events, &outcomes)?;
+        check(&ledger, SubjectOrdering::LatestWins, &events, &outcomes)?;
     }
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use tidings::testing::{Batch, invoke};
 use tidings::{
     AcceptedType, Context, Envelope, Event, EventHandler, HandlerError, HandlerOptions,
-    OnUnknownType, Ordering, Outcome, Pipeline, ReasonCode, Source,
+    OnUnknownType, Outcome, Pipeline, ReasonCode, SubjectOrdering, Trigger,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Event)]
@@ -79,7 +79,7 @@ async fn defaults(_event: Envelope<OrderPlaced>, _ctx: &Context) -> Result<(), H
 
 /// Every option set, each to a value other than its default.
 #[tidings::event_handler(
-    source = "sqs",
+    trigger = "sqs",
     ordering = "latest_wins",
     idempotency_key = "order_id",
     concurrency = 2,
@@ -127,7 +127,7 @@ mod nested {
     use tidings::{Context, Envelope, HandlerError};
 
     /// Refuses cancellations without a reason, to tell a direct call's result from `Ok(())`.
-    #[tidings::event_handler(source = "sns", main = false)]
+    #[tidings::event_handler(trigger = "sns", main = false)]
     pub(crate) async fn audit(
         event: Envelope<super::OrderCancelled>,
         ctx: &Context,
@@ -155,8 +155,8 @@ fn options_left_out_take_their_documented_defaults() {
     let options = <defaults as EventHandler>::OPTIONS;
     assert_eq!(options, HandlerOptions::new("defaults"));
     assert_eq!(options.name, "defaults");
-    assert_eq!(options.source, Source::Auto);
-    assert_eq!(options.ordering, Ordering::None);
+    assert_eq!(options.trigger, Trigger::Auto);
+    assert_eq!(options.ordering, SubjectOrdering::None);
     assert_eq!(options.idempotency_key, None);
     assert_eq!(options.concurrency, 10);
     assert_eq!(options.on_unknown_type, OnUnknownType::Reject);
@@ -166,8 +166,8 @@ fn options_left_out_take_their_documented_defaults() {
 fn each_option_written_sets_its_field() {
     let options = <all_options as EventHandler>::OPTIONS;
     assert_eq!(options.name, "all_options");
-    assert_eq!(options.source, Source::Sqs);
-    assert_eq!(options.ordering, Ordering::LatestWins);
+    assert_eq!(options.trigger, Trigger::Sqs);
+    assert_eq!(options.ordering, SubjectOrdering::LatestWins);
     assert_eq!(options.idempotency_key, Some("order_id"));
     assert_eq!(options.concurrency, 2);
     assert_eq!(options.on_unknown_type, OnUnknownType::Ignore);
@@ -176,7 +176,10 @@ fn each_option_written_sets_its_field() {
     assert_eq!(options.idempotency_ttl, untouched.idempotency_ttl);
     assert_eq!(options.deadline_margin, untouched.deadline_margin);
     assert_eq!(options.max_body_bytes, untouched.max_body_bytes);
-    assert_eq!(<nested::audit as EventHandler>::OPTIONS.source, Source::Sns);
+    assert_eq!(
+        <nested::audit as EventHandler>::OPTIONS.trigger,
+        Trigger::Sns
+    );
 }
 
 #[test]
@@ -249,7 +252,7 @@ fn every_handler_is_registered_with_its_options_and_accepted_types() {
             vec![order_placed, order_cancelled],
         ),
     ];
-    let registered: Vec<_> = tidings::handler::registrations()
+    let registered: Vec<_> = tidings::HandlerRegistration::all()
         .into_iter()
         .map(|r| (r.name, r.module_path, r.options.clone(), (r.accepted)()))
         .collect();

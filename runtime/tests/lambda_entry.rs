@@ -7,14 +7,14 @@ mod support;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use tidings::config::{Config, StoreKind};
+use tidings::lambda::{Config, StoreKind};
 use tidings::testing::Batch;
 use tidings::{Context, Envelope, EventHandler, HandlerError, InvocationError, Pipeline, Response};
 
 use support::{Step, TestEvent, item, ok_item, record_items, unique};
 
 /// A handler that only SQS may invoke.
-#[tidings::event_handler(source = "sqs", main = false)]
+#[tidings::event_handler(trigger = "sqs", main = false)]
 async fn sqs_only(_event: Envelope<TestEvent>, _ctx: &Context) -> Result<(), HandlerError> {
     Ok(())
 }
@@ -108,11 +108,11 @@ async fn an_invocation_from_the_wrong_source_is_refused_before_any_record_runs()
     let error = response.expect_err("SNS may not invoke an SQS handler");
     // A typed error: Lambda's errorType names what went wrong.
     let diagnostic = lambda_runtime::Diagnostic::from(error.clone());
-    assert_eq!(diagnostic.error_type, "tidings.WrongSource");
+    assert_eq!(diagnostic.error_type, "tidings.WrongTrigger");
     assert_eq!(
         error.to_string(),
-        "`sqs_only` is declared with source = \"sqs\" but was invoked by SNS; fix the event \
-         source or the handler's `source` option"
+        "`sqs_only` is declared with trigger = \"sqs\" but was invoked by SNS; fix the event \
+         source or the handler's `trigger` option"
     );
     assert!(metrics.is_empty(), "no batch ran: {metrics}");
 }

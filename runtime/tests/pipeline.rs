@@ -10,10 +10,9 @@ use std::time::{Duration, SystemTime};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tidings::store::{
-    Claim, ClaimOutcome, FlakyStore, LockOwner, Release, StoreError, StoreOp, SubjectSequence,
-    now_millis,
+    Claim, ClaimOutcome, LockOwner, Release, StoreError, SubjectSequence, now_millis,
 };
-use tidings::testing::{Batch, Delivery, TestRecord, invoke, invoke_with};
+use tidings::testing::{Batch, BatchKind, FlakyStore, StoreOp, TestRecord, invoke, invoke_with};
 use tidings::{
     BatchResult, Envelope, Event, EventHandler, HandlerOptions, InvocationError,
     MemoryDeadLetterQueue, MemoryStore, Outcome, Pipeline, Reason, ReasonCode, Store,
@@ -25,11 +24,11 @@ use support::{
 };
 
 /// Every way records reach a handler.
-const SHAPES: [Delivery; 4] = [
-    Delivery::Sqs,
-    Delivery::SnsViaSqs,
-    Delivery::Sns,
-    Delivery::SqsFifo,
+const SHAPES: [BatchKind; 4] = [
+    BatchKind::Sqs,
+    BatchKind::SnsViaSqs,
+    BatchKind::Sns,
+    BatchKind::SqsFifo,
 ];
 
 /// A type none of the test handlers accept.
@@ -58,8 +57,8 @@ fn assert_retry(outcome: &Outcome, code: ReasonCode, message: &str) {
 /// Asserts what the transport is told: for SQS shapes, exactly `failed` in
 /// `batchItemFailures`; for SNS, an error naming the first retried record if any (a rejection
 /// alone is acknowledged).
-fn assert_answer(shape: Delivery, result: &BatchResult, failed: &[&str]) {
-    if shape == Delivery::Sns {
+fn assert_answer(shape: BatchKind, result: &BatchResult, failed: &[&str]) {
+    if shape == BatchKind::Sns {
         let retried = result
             .records
             .iter()
@@ -89,7 +88,7 @@ fn assert_answer(shape: Delivery, result: &BatchResult, failed: &[&str]) {
     }
 }
 
-fn batch(shape: Delivery) -> Batch {
+fn batch(shape: BatchKind) -> Batch {
     Batch::new(shape)
 }
 
@@ -251,7 +250,7 @@ async fn events_in_order_in_one_batch_skip_to_the_newest_except_on_fifo() {
                 .event(&events[2]),
         )
         .await;
-        if shape == Delivery::SqsFifo {
+        if shape == BatchKind::SqsFifo {
             // A FIFO group runs in order, one message at a time: each is newest when it runs.
             assert_eq!(result.outcomes(), [&Outcome::Processed; 3]);
             assert_eq!(ledger.applied(&subject), [1, 2, 3]);
@@ -573,7 +572,7 @@ async fn an_event_whose_subject_another_event_holds_is_retried_under_latest_wins
 
 /// The shapes whose store calls differ: standard batches claim all records in one call,
 /// FIFO groups claim one record at a time.
-const STORE_SHAPES: [Delivery; 2] = [Delivery::Sqs, Delivery::SqsFifo];
+const STORE_SHAPES: [BatchKind; 2] = [BatchKind::Sqs, BatchKind::SqsFifo];
 
 fn flaky() -> Arc<FlakyStore<MemoryStore>> {
     Arc::new(FlakyStore::new(MemoryStore::new()))
@@ -804,7 +803,7 @@ async fn a_failure_in_a_fifo_group_blocks_its_later_records_while_other_groups_p
     assert_retry(outcomes[2], ReasonCode::GroupBlocked, GROUP_BLOCKED);
     assert_eq!(outcomes[3], &Outcome::Processed);
     assert_retry(outcomes[4], ReasonCode::GroupBlocked, GROUP_BLOCKED);
-    assert_answer(Delivery::SqsFifo, &result, &["msg-0", "msg-2", "msg-4"]);
+    assert_answer(BatchKind::SqsFifo, &result, &["msg-0", "msg-2", "msg-4"]);
     assert_eq!(ledger.attempts(a2.id()), 0);
     assert_eq!(ledger.attempts(a3.id()), 0);
     assert_eq!(ledger.applied(&b), [1, 2]);
@@ -844,7 +843,7 @@ async fn a_rejected_fifo_record_blocks_its_group_only_without_a_dead_letter_queu
         ReasonCode::GroupBlocked,
         GROUP_BLOCKED,
     );
-    assert_answer(Delivery::SqsFifo, &result, &["msg-0", "msg-1", "msg-2"]);
+    assert_answer(BatchKind::SqsFifo, &result, &["msg-0", "msg-1", "msg-2"]);
     assert_eq!(ledger.attempts(next.id()), 0);
 
     // With one, rejections leave the group at once and the rest of it runs. (New events:
@@ -872,7 +871,7 @@ async fn a_rejected_fifo_record_blocks_its_group_only_without_a_dead_letter_queu
         Outcome::Rejected { reason, dead_lettered: true } if reason.code == ReasonCode::Envelope
     ));
     assert_eq!(result.outcomes()[2], &Outcome::Processed);
-    assert_answer(Delivery::SqsFifo, &result, &[]);
+    assert_answer(BatchKind::SqsFifo, &result, &[]);
     let letters = queue.letters();
     assert_eq!(letters.len(), 2);
     assert_eq!(letters[1].body, "not an envelope");
@@ -983,7 +982,7 @@ async fn superseded_events_follow_the_newest_of_their_subject_in_a_batch() {
     assert_retry(outcomes[0], ReasonCode::BatchSibling, SIBLING_NEWER_FAILED);
     assert_retry(outcomes[1], ReasonCode::HandlerFailed, &fail_message(1));
     assert_retry(outcomes[2], ReasonCode::BatchSibling, SIBLING_NEWER_FAILED);
-    assert_answer(Delivery::Sqs, &result, &["msg-0", "msg-1", "msg-2"]);
+    assert_answer(BatchKind::Sqs, &result, &["msg-0", "msg-1", "msg-2"]);
 
     let again = invoke(&pipeline, &delivered).await;
     assert_eq!(
@@ -1030,7 +1029,7 @@ async fn a_copy_of_a_failed_event_in_the_same_batch_is_retried_with_it() {
         ReasonCode::BatchSibling,
         "another copy of this event in the same batch failed; retried with it",
     );
-    assert_answer(Delivery::Sqs, &result, &["msg-0", "msg-1"]);
+    assert_answer(BatchKind::Sqs, &result, &["msg-0", "msg-1"]);
     assert_eq!(ledger.attempts(event.id()), 1);
 }
 

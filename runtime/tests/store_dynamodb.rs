@@ -14,9 +14,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tidings::store::{
     Claim, ClaimOutcome, Completion, DynamoDbStore, EpochMillis, LockOwner, Release, Store,
-    StoreError, conformance, now_millis,
+    StoreError, now_millis,
 };
-use tidings::testing::{Batch, invoke};
+use tidings::testing::{Batch, conformance, invoke};
 use tidings::{Context, Envelope, Event, HandlerError, Outcome, Pipeline, ReasonCode};
 
 async fn store(prefix: &str) -> DynamoDbStore {
@@ -334,7 +334,7 @@ async fn an_unreachable_store_gives_retry_and_after_recovery_each_event_runs_onc
 /// The two guarantees a hostile SQS once broke, on DynamoDB Local.
 mod regressions {
     use super::*;
-    use tidings::store::FlakyStore;
+    use tidings::testing::FlakyStore;
 
     #[tokio::test(flavor = "current_thread")]
     async fn a_failed_completion_never_lets_latest_wins_go_back() {

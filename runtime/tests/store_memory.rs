@@ -4,9 +4,10 @@
 use std::sync::{Arc, Barrier};
 
 use tidings::store::{
-    Claim, ClaimOutcome, Completion, EpochMillis, FlakyStore, LockOwner, MemoryStore, Release,
-    Store, StoreError, StoreOp, SubjectSequence, conformance,
+    Claim, ClaimOutcome, Completion, EpochMillis, LockOwner, MemoryStore, Release, Store,
+    StoreError, SubjectSequence,
 };
+use tidings::testing::{FlakyStore, StoreOp, conformance};
 
 const T: EpochMillis = 1_800_000_000_000;
 const LOCK: EpochMillis = 30_000;

@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Registry, RegistryEntry};
-use crate::asyncapi::{self, AsyncApiInfo};
+use super::asyncapi::{self, AsyncApiInfo};
+use super::{Registry, RegistryEntry, SCHEMA_SUFFIX, envelope_schema_file, schema_file};
 
 /// The name of the index file.
 pub const INDEX_FILE: &str = "index.json";
@@ -27,8 +27,6 @@ pub const INDEX_FILE: &str = "index.json";
 pub const ASYNCAPI_FILE: &str = "asyncapi.json";
 /// The format tag written into the index, bumped if the layout ever changes.
 pub const INDEX_FORMAT: &str = "tidings-registry/1";
-
-const SCHEMA_SUFFIX: &str = ".schema.json";
 
 /// Why a registry directory could not be written or read.
 #[derive(Debug, thiserror::Error)]
@@ -102,16 +100,6 @@ pub struct ExportSummary {
     pub unchanged: usize,
     /// Schema files of types or versions no longer in the registry, removed.
     pub removed: Vec<PathBuf>,
-}
-
-/// The data schema file of a type and version, relative to the registry directory.
-pub fn schema_file(event_type: &str, version: u32) -> String {
-    format!("{event_type}/v{version}{SCHEMA_SUFFIX}")
-}
-
-/// The envelope schema file of a type and version, relative to the registry directory.
-pub fn envelope_schema_file(event_type: &str, version: u32) -> String {
-    format!("{event_type}/v{version}.envelope{SCHEMA_SUFFIX}")
 }
 
 /// JSON as the registry writes it: pretty, sorted keys, final newline.

@@ -1,13 +1,27 @@
 //! [`Registry`]: the schemas of a set of event types and versions, either those a program
 //! links or those a published registry directory holds.
 
+pub mod asyncapi;
 pub mod dir;
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::schema::{EventRegistration, registrations};
+use crate::schema::{DuplicateEvent, EventRegistration, check_unique, registrations};
+
+/// The ending of every schema file of a registry directory.
+const SCHEMA_SUFFIX: &str = ".schema.json";
+
+/// The data schema file of a type and version, relative to the registry directory.
+pub fn schema_file(event_type: &str, version: u32) -> String {
+    format!("{event_type}/v{version}{SCHEMA_SUFFIX}")
+}
+
+/// The envelope schema file of a type and version, relative to the registry directory.
+pub fn envelope_schema_file(event_type: &str, version: u32) -> String {
+    format!("{event_type}/v{version}.envelope{SCHEMA_SUFFIX}")
+}
 
 /// The schemas of one event type and version.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,22 +48,26 @@ impl Registry {
         Self::default()
     }
 
-    /// Every event type linked into this program.
-    pub fn linked() -> Self {
+    /// Every event type linked into this program; an error when two Rust types declare the
+    /// same type and version.
+    pub fn linked() -> Result<Self, DuplicateEvent> {
         Self::from_registrations(registrations())
     }
 
     /// The event types defined by the crate `crate_name` (as in `module_path!`, with
-    /// underscores), among those linked into this program.
-    pub fn of_crate(crate_name: &str) -> Self {
+    /// underscores), among those linked into this program; an error when two of them
+    /// declare the same type and version.
+    pub fn of_crate(crate_name: &str) -> Result<Self, DuplicateEvent> {
         Self::from_registrations(
             registrations()
                 .into_iter()
-                .filter(|r| r.crate_name() == crate_name),
+                .filter(|r| r.crate_name() == crate_name)
+                .collect::<Vec<_>>(),
         )
     }
 
-    fn from_registrations<'a>(regs: impl IntoIterator<Item = &'a EventRegistration>) -> Self {
+    fn from_registrations(regs: Vec<&EventRegistration>) -> Result<Self, DuplicateEvent> {
+        check_unique(regs.iter().copied())?;
         let mut registry = Self::new();
         for reg in regs {
             registry.insert(
@@ -63,7 +81,7 @@ impl Registry {
                 },
             );
         }
-        registry
+        Ok(registry)
     }
 
     /// Adds or replaces the schemas of one type and version.

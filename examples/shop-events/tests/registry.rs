@@ -9,7 +9,7 @@ use shop_events as _;
 
 use serde_json::Value;
 use tidings_events::Registry;
-use tidings_events::asyncapi::AsyncApiInfo;
+use tidings_events::registry::asyncapi::AsyncApiInfo;
 
 const REGENERATE: &str = "regenerate it with `cargo run -p shop-events -- export --out examples/shop-events/schemas` and commit the result";
 
@@ -26,7 +26,8 @@ fn info() -> AsyncApiInfo {
 }
 
 fn current() -> Registry {
-    let registry = Registry::of_crate("shop_events");
+    let registry =
+        Registry::of_crate("shop_events").expect("no two types declare one type and version");
     assert_eq!(registry.len(), 6, "the shop defines six event versions");
     registry
 }

@@ -34,7 +34,7 @@ impl OrderEvent {
 }
 
 /// Counts order events.
-#[tidings::event_handler(on_unknown_type = "ignore", source = "sqs", main = false)]
+#[tidings::event_handler(on_unknown_type = "ignore", trigger = "sqs", main = false)]
 pub async fn analytics(
     event: Envelope<OrderEvent>,
     _ctx: &Context,

@@ -10,7 +10,7 @@ use tidings::{Context, Envelope, HandlerError};
 use crate::outbox::Email;
 
 /// Sends the confirmation of a placed order, once per order.
-#[tidings::event_handler(idempotency_key = "order_id", source = "sqs", main = false)]
+#[tidings::event_handler(idempotency_key = "order_id", trigger = "sqs", main = false)]
 pub async fn email(
     event: Envelope<OrderPlaced>,
     _ctx: &Context,

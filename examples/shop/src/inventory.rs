@@ -24,7 +24,7 @@ pub enum InventoryEvent {
 }
 
 /// Confirms the stock of placed orders and releases that of cancelled ones.
-#[tidings::event_handler(ordering = "latest_wins", source = "sqs", main = false)]
+#[tidings::event_handler(ordering = "latest_wins", trigger = "sqs", main = false)]
 pub async fn inventory(
     event: Envelope<InventoryEvent>,
     _ctx: &Context,

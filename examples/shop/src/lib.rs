@@ -23,7 +23,6 @@
 pub mod analytics;
 pub mod catalog;
 pub mod counter;
-pub mod demo;
 pub mod email;
 mod error;
 pub mod inventory;

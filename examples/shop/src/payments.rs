@@ -26,7 +26,7 @@ pub struct NotACapture {
 }
 
 /// Records captured payments, marking their orders paid.
-#[tidings::event_handler(source = "sqs", main = false)]
+#[tidings::event_handler(trigger = "sqs", main = false)]
 pub async fn payments(
     event: Envelope<PaymentCaptured>,
     _ctx: &Context,

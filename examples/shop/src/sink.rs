@@ -9,7 +9,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use serde_json::Value;
-use tidings::causation::current_cause;
+use tidings::current_cause;
 use tidings::{Envelope, Event};
 
 use crate::BackendError;

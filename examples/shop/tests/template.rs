@@ -25,7 +25,7 @@ const CONSUMERS: &[&str] = &["analytics", "email", "inventory", "payments"];
 /// one order in the order they were made.
 const FIFO_HANDLERS: &[&str] = &["payments"];
 
-const REGENERATE_FIXTURES: &str = "regenerate them with `cargo run -p shop --bin shop-codegen -- fixtures --out examples/shop/fixtures` and commit the result";
+const REGENERATE_FIXTURES: &str = "regenerate them with `cargo run -p shop --features codegen --bin shop-codegen -- fixtures --out examples/shop/fixtures` and commit the result";
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -397,7 +397,7 @@ fn check_consumer(template: &Template, consumer: &Consumer, problems: &mut Vec<S
         if *policy != consumer.filter_policy {
             problems.push(format!(
                 "{subscription_id}: FilterPolicy is {policy}, but handler `{name}` accepts \
-                 {}: copy it from `cargo run -p shop --bin shop-codegen -- filter-policy {name}`",
+                 {}: copy it from `cargo run -p shop --features codegen --bin shop-codegen -- filter-policy {name}`",
                 consumer.filter_policy
             ));
         }
@@ -774,7 +774,7 @@ fn a_filter_policy_missing_a_type_is_reported() {
         [
             "InventorySubscription: FilterPolicy is {\"type\":[\"shop.order.placed\"]}, but handler \
              `inventory` accepts {\"type\":[\"shop.order.cancelled\",\"shop.order.placed\"]}: copy it \
-             from `cargo run -p shop --bin shop-codegen -- filter-policy inventory`"
+             from `cargo run -p shop --features codegen --bin shop-codegen -- filter-policy inventory`"
         ]
     );
 }
@@ -790,7 +790,7 @@ fn a_type_the_handler_does_not_accept_is_reported() {
         [
             "PaymentsSubscription: FilterPolicy is {\"type\":[\"shop.payment.captured\",\"shop.order.placed\"]}, \
              but handler `payments` accepts {\"type\":[\"shop.payment.captured\"]}: copy it from \
-             `cargo run -p shop --bin shop-codegen -- filter-policy payments`"
+             `cargo run -p shop --features codegen --bin shop-codegen -- filter-policy payments`"
         ]
     );
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use lambda_runtime::LambdaEvent;
 
 use super::metrics;
-use crate::Source;
+use crate::Trigger;
 use crate::handler::EventHandler;
 use crate::pipeline::{BatchResult, InvocationError, InvocationInfo, Pipeline, Response};
 use crate::transport::Invocation;
@@ -84,15 +84,15 @@ impl<H: EventHandler> Pipeline<H> {
 
     /// Refuses an invocation by a service the handler is not declared for.
     fn check_source(&self, invocation: &Invocation) -> Result<(), InvocationError> {
-        let declared = self.options().source;
+        let declared = self.options().trigger;
         let invoked_by = match invocation {
-            Invocation::Sns(_) => Source::Sns,
-            Invocation::Sqs(_) => Source::Sqs,
+            Invocation::Sns(_) => Trigger::Sns,
+            Invocation::Sqs(_) => Trigger::Sqs,
         };
-        if declared == Source::Auto || declared == invoked_by {
+        if declared == Trigger::Auto || declared == invoked_by {
             return Ok(());
         }
-        Err(InvocationError::WrongSource {
+        Err(InvocationError::WrongTrigger {
             handler: self.options().name,
             declared,
             invoked_by,

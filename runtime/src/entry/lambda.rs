@@ -5,11 +5,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::service_fn;
 
-pub use super::invoke::Answer;
-pub use crate::pipeline::{InvocationError, Response};
+pub use super::config::{Config, ConfigError, StoreKind};
+pub use super::telemetry::init as init_telemetry;
+pub use crate::pipeline::DEFAULT_METRICS_NAMESPACE;
 pub use lambda_runtime::LambdaEvent;
 
-use super::config::{Config, ConfigError, StoreKind};
 use crate::handler::EventHandler;
 use crate::pipeline::Pipeline;
 use crate::transport::Invocation;
@@ -35,6 +35,9 @@ pub enum StartError {
     /// A `TIDINGS_*` variable is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// Two event types linked into the function declare the same type and version.
+    #[error(transparent)]
+    DuplicateEvent(#[from] tidings_events::schema::DuplicateEvent),
     /// The environment asks for a backend this build of tidings leaves out.
     #[error("{variable} needs tidings built with the `{feature}` feature")]
     FeatureMissing {
@@ -104,7 +107,7 @@ where
         .enable_all()
         .build()?
         .block_on(async {
-            crate::telemetry::init();
+            super::telemetry::init();
             let state = state.await.map_err(Into::into)?;
             serve_with_state(handler, state).await
         })
@@ -117,7 +120,7 @@ pub async fn serve<H: EventHandler<State = ()>>(handler: H) -> Result<(), Error>
 
 /// [`run_with_state`] inside an existing Tokio runtime, with the state already built.
 pub async fn serve_with_state<H: EventHandler>(handler: H, state: H::State) -> Result<(), Error> {
-    crate::telemetry::init();
+    super::telemetry::init();
     check_lambda_environment(|name| std::env::var_os(name).is_some())?;
     let pipeline = Arc::new(pipeline_from_env(handler, state).await?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Invocation>| {
@@ -177,6 +180,10 @@ pub async fn pipeline_from_env<H: EventHandler>(
     handler: H,
     state: H::State,
 ) -> Result<Pipeline<H>, StartError> {
+    // Two Rust types for one type and version would make schemas and fixtures lie about
+    // what this function decodes: refuse to start, naming both.
+    let events = tidings_events::schema::registrations();
+    tidings_events::schema::check_unique(events.iter().copied())?;
     let config = Config::from_env(H::OPTIONS)?;
     #[cfg_attr(not(feature = "dynamodb"), allow(unused_mut))]
     let mut pipeline = Pipeline::with_state(handler, state)
@@ -214,9 +221,9 @@ pub async fn pipeline_from_env<H: EventHandler>(
             // Loading the SDK configuration reads the environment only; the queue is first
             // called when a record is rejected.
             let sdk = crate::aws::sdk_config().await;
-            pipeline.with_dead_letter_queue(Arc::new(
-                crate::sqs_dead_letter::SqsDeadLetterQueue::new(&sdk, url),
-            ))
+            pipeline.with_dead_letter_queue(Arc::new(crate::dead_letter::SqsDeadLetterQueue::new(
+                &sdk, url,
+            )))
         }
         #[cfg(not(feature = "publisher"))]
         Some(_) => {

@@ -5,8 +5,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use crate::outcome::OutcomeKind;
 use crate::pipeline::BatchResult;
+use crate::pipeline::outcome::OutcomeKind;
 
 /// The metric definitions, the same for every batch: the record count, a count per outcome,
 /// the oldest event's age. Each names a field of [`Document`].

@@ -7,6 +7,7 @@
 //! as SQS ordering requires; groups run concurrently.
 
 mod deadline;
+pub mod outcome;
 mod prepare;
 mod response;
 mod result;
@@ -26,13 +27,13 @@ use tracing::Instrument;
 
 use crate::dead_letter::{DeadLetter, DeadLetterQueue};
 use crate::handler::EventHandler;
-use crate::outcome::{Outcome, ReasonCode};
+use crate::pipeline::outcome::{Outcome, ReasonCode};
 use crate::store::{
     Claim, ClaimOutcome, Completion, KeyHashing, MemoryStore, Release, Store, StoreError,
     now_millis,
 };
 use crate::transport::{Delivery, TransportError};
-use crate::{HandlerOptions, Ordering};
+use crate::{HandlerOptions, SubjectOrdering};
 use deadline::DeadlineStore;
 use prepare::{FollowKind, PrepareParams, Ready, Record, Stage, prepare};
 
@@ -111,7 +112,7 @@ impl<H: EventHandler> Pipeline<H> {
     }
 
     /// Reports the per-batch EMF metrics under `namespace` rather than
-    /// [`DEFAULT_METRICS_NAMESPACE`].
+    /// [`lambda::DEFAULT_METRICS_NAMESPACE`](crate::lambda::DEFAULT_METRICS_NAMESPACE).
     pub fn with_metrics_namespace(mut self, namespace: impl Into<String>) -> Self {
         self.metrics_namespace = namespace.into();
         self
@@ -488,7 +489,7 @@ fn no_answer() -> Result<ClaimOutcome, StoreError> {
 
 fn letter_of<E>(
     record: &Record<E>,
-    reason: crate::outcome::Reason,
+    reason: crate::pipeline::outcome::Reason,
     handler: &'static str,
 ) -> Option<DeadLetter> {
     let delivery = record.delivery.as_ref();
@@ -555,7 +556,7 @@ fn key_reused(key: &str) -> Outcome {
 
 /// Makes later copies of an event, and (under `latest_wins`) older events of a subject that
 /// a newer event of the same batch supersedes, follow that record instead of running.
-fn assign_leaders<E>(records: &mut [Record<E>], ordering: Ordering) {
+fn assign_leaders<E>(records: &mut [Record<E>], ordering: SubjectOrdering) {
     // The decisions are taken on the claims as they stand, borrowing their keys, and
     // applied afterwards.
     let mut decisions: Vec<(usize, Stage<E>)> = Vec::new();
@@ -591,7 +592,7 @@ fn assign_leaders<E>(records: &mut [Record<E>], ordering: Ordering) {
             }
             by_key.insert(&claim.key, (i, &claim.payload_hash));
             leading.push((i, claim));
-            if ordering == Ordering::LatestWins
+            if ordering == SubjectOrdering::LatestWins
                 && let Some(order) = &claim.ordering
             {
                 by_subject

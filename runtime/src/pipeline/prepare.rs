@@ -9,13 +9,13 @@ use std::time::SystemTime;
 use chrono::{DateTime, Utc};
 use tidings_events::{Attributes, DataError, Envelope, RawEnvelope};
 
-use crate::causation::Cause;
+use crate::handler::causation::Cause;
 
 use crate::handler::EventHandler;
-use crate::outcome::{Outcome, ReasonCode};
+use crate::pipeline::outcome::{Outcome, ReasonCode};
 use crate::store::{Claim, LockOwner, SubjectSequence, to_millis};
 use crate::transport::{Delivery, TransportError};
-use crate::{Context, EventSet, HandlerOptions, OnUnknownType, Ordering};
+use crate::{Context, EventSet, HandlerOptions, OnUnknownType, SubjectOrdering};
 
 /// One record of a batch as the pipeline carries it from step to step.
 pub(crate) struct Record<E> {
@@ -236,8 +236,8 @@ fn check<H: EventHandler>(
     };
 
     let ordering = match options.ordering {
-        Ordering::None => None,
-        Ordering::LatestWins => {
+        SubjectOrdering::None => None,
+        SubjectOrdering::LatestWins => {
             let subject = envelope
                 .attributes
                 .subject

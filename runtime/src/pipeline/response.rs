@@ -5,8 +5,8 @@ use aws_lambda_events::sqs::SqsBatchResponse;
 use lambda_runtime::Diagnostic;
 use serde::Serialize;
 
-use crate::Source;
-use crate::outcome::Reason;
+use crate::Trigger;
+use crate::pipeline::outcome::Reason;
 
 /// What a function answers the Lambda runtime: the partial batch response for SQS, `null`
 /// for SNS.
@@ -26,17 +26,17 @@ pub enum Response {
 pub enum InvocationError {
     /// The invocation came from a service the handler is not declared for.
     #[error(
-        "`{handler}` is declared with source = \"{}\" but was invoked by {}; fix the event \
-         source or the handler's `source` option",
+        "`{handler}` is declared with trigger = \"{}\" but was invoked by {}; fix the event \
+         source or the handler's `trigger` option",
         source_name(*declared), service_name(*invoked_by)
     )]
-    WrongSource {
+    WrongTrigger {
         /// The handler's name.
         handler: &'static str,
         /// The source its attribute declares.
-        declared: Source,
+        declared: Trigger,
         /// The service that invoked it.
-        invoked_by: Source,
+        invoked_by: Trigger,
     },
     /// Failed records without a message id: SQS cannot be told which records failed.
     #[error(
@@ -61,7 +61,7 @@ impl InvocationError {
     /// The `errorType` Lambda reports for this error: stable names to alarm or filter on.
     pub fn error_type(&self) -> &'static str {
         match self {
-            Self::WrongSource { .. } => "tidings.WrongSource",
+            Self::WrongTrigger { .. } => "tidings.WrongTrigger",
             Self::UnidentifiedRecords { .. } => "tidings.UnidentifiedRecords",
             Self::SnsRetry { .. } => "tidings.SnsRetry",
         }
@@ -77,17 +77,17 @@ impl From<InvocationError> for Diagnostic {
     }
 }
 
-fn source_name(source: Source) -> &'static str {
+fn source_name(source: Trigger) -> &'static str {
     match source {
-        Source::Sqs => "sqs",
-        Source::Sns => "sns",
-        Source::Auto => "auto",
+        Trigger::Sqs => "sqs",
+        Trigger::Sns => "sns",
+        Trigger::Auto => "auto",
     }
 }
 
-fn service_name(source: Source) -> &'static str {
+fn service_name(source: Trigger) -> &'static str {
     match source {
-        Source::Sns => "SNS",
+        Trigger::Sns => "SNS",
         _ => "SQS",
     }
 }
@@ -98,17 +98,17 @@ mod tests {
 
     #[test]
     fn each_invocation_error_has_its_own_error_type() {
-        let wrong = InvocationError::WrongSource {
+        let wrong = InvocationError::WrongTrigger {
             handler: "h",
-            declared: Source::Sqs,
-            invoked_by: Source::Sns,
+            declared: Trigger::Sqs,
+            invoked_by: Trigger::Sns,
         };
         let diagnostic = Diagnostic::from(wrong);
-        assert_eq!(diagnostic.error_type, "tidings.WrongSource");
+        assert_eq!(diagnostic.error_type, "tidings.WrongTrigger");
         assert_eq!(
             diagnostic.error_message,
-            "`h` is declared with source = \"sqs\" but was invoked by SNS; fix the event source \
-             or the handler's `source` option"
+            "`h` is declared with trigger = \"sqs\" but was invoked by SNS; fix the event source \
+             or the handler's `trigger` option"
         );
         let unidentified = Diagnostic::from(InvocationError::UnidentifiedRecords { count: 2 });
         assert_eq!(unidentified.error_type, "tidings.UnidentifiedRecords");

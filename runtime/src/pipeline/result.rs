@@ -8,7 +8,7 @@ use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse};
 
 use super::prepare::{Record, Stage};
 use super::response::InvocationError;
-use crate::outcome::{Outcome, OutcomeKind};
+use crate::pipeline::outcome::{Outcome, OutcomeKind};
 
 /// What happened to one record.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,9 +12,9 @@ use futures_util::FutureExt;
 use tidings_events::Envelope;
 
 use crate::Context;
-use crate::causation::Cause;
 use crate::handler::EventHandler;
-use crate::outcome::{Outcome, ReasonCode};
+use crate::handler::causation::Cause;
+use crate::pipeline::outcome::{Outcome, ReasonCode};
 
 /// Runs the handler on one event and turns what happens into an outcome; `cause` is what the
 /// event passes on to the events it causes, ambient while the handler runs.
@@ -26,7 +26,7 @@ pub(crate) async fn call<H: EventHandler>(
     ctx: &Context,
     margin: Duration,
 ) -> Outcome {
-    let guarded = AssertUnwindSafe(crate::causation::with_shared_cause(
+    let guarded = AssertUnwindSafe(crate::handler::causation::with_shared_cause(
         cause,
         handler.handle(envelope, ctx, state),
     ))

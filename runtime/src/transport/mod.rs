@@ -10,6 +10,7 @@
 //! - an SNS record (SNS invoking the function; keys spelled `SigningCertUrl`/`UnsubscribeUrl`).
 
 mod invocation;
+pub mod message_attribute;
 mod sns;
 mod sqs;
 
@@ -19,7 +20,7 @@ pub use sqs::decode_sqs_record;
 
 use std::collections::BTreeMap;
 
-use crate::outcome::{Reason, ReasonCode};
+use crate::pipeline::outcome::{Reason, ReasonCode};
 use crate::store::EpochMillis;
 
 /// How a record reached the function.

@@ -11,7 +11,7 @@ use super::{
     Delivery, Transport, TransportError, empty_body, epoch_millis, is_object, json_string,
     not_unicode,
 };
-use crate::outcome::ReasonCode;
+use crate::pipeline::outcome::ReasonCode;
 use crate::store::EpochMillis;
 
 /// The `Type` of an SNS message that carries a published message.

@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 
 use super::sns::{SqsBody, read_sqs_body};
 use super::{Delivery, Transport, TransportError, empty_body, is_object, json_string, not_unicode};
-use crate::outcome::ReasonCode;
+use crate::pipeline::outcome::ReasonCode;
 
 /// The `eventSource` of an SQS record.
 pub(super) const EVENT_SOURCE: &str = "aws:sqs";

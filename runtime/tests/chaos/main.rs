@@ -43,8 +43,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 use std::time::{Duration, Instant, SystemTime};
 
 use tidings::Response;
-use tidings::store::{FlakyStore, RandomFaults, Store, StoreError, StoreOp};
-use tidings::testing::{Batch, Delivery, TestRecord};
+use tidings::store::{Store, StoreError};
+use tidings::testing::{Batch, BatchKind, TestRecord};
+use tidings::testing::{FlakyStore, RandomFaults, StoreOp};
 use tidings::transport::Invocation;
 use tidings::{EventHandler, HandlerOptions, MemoryDeadLetterQueue, Pipeline};
 
@@ -287,9 +288,9 @@ impl<H: EventHandler<State = support::Ledger>> Container<H> {
             .fetch_add(messages.len(), AtomicOrdering::Relaxed);
         let request_id = format!("{}-r{number}", self.name);
         let mut batch = Batch::new(if self.fifo {
-            Delivery::SqsFifo
+            BatchKind::SqsFifo
         } else {
-            Delivery::Sqs
+            BatchKind::Sqs
         });
         for message in messages {
             let mut record = TestRecord::raw(message.body.clone())

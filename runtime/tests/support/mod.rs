@@ -104,9 +104,10 @@ impl From<ItemChangedV1> for ItemChanged {
     }
 }
 
-/// An event with no subject, so `latest_wins` cannot order it.
+/// An event whose producers set the subject on the envelope: one published without it
+/// cannot be ordered by `latest_wins`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Event)]
-#[event(type = "test.ping", version = 1)]
+#[event(type = "test.ping", version = 1, envelope_subject)]
 pub struct Ping {
     /// Anything.
     pub note: String,

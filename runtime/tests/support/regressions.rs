@@ -4,8 +4,9 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use tidings::store::{FlakyStore, Store, StoreError, StoreOp};
+use tidings::store::{Store, StoreError};
 use tidings::testing::{Batch, invoke_with};
+use tidings::testing::{FlakyStore, StoreOp};
 use tidings::{HandlerOptions, Outcome, ReasonCode};
 
 use super::{latest_items, ok_item, record_items, unique};

@@ -76,7 +76,7 @@ pub fn run() -> Result<(), lambda_runtime::Error> {
         .enable_all()
         .build()?
         .block_on(async {
-            tidings::telemetry::init();
+            tidings::lambda::init_telemetry();
             serve(crate::Services::from_env()?).await
         })
 }

@@ -7,7 +7,7 @@ pub struct OrderPlaced {
     pub order_id: String,
 }
 
-#[tidings::event_handler(source = "kinesis", main = false)]
+#[tidings::event_handler(trigger = "kinesis", main = false)]
 async fn from_kinesis(_event: Envelope<OrderPlaced>, _ctx: &Context) -> Result<(), HandlerError> {
     Ok(())
 }
@@ -22,7 +22,7 @@ async fn skipping(_event: Envelope<OrderPlaced>, _ctx: &Context) -> Result<(), H
     Ok(())
 }
 
-#[tidings::event_handler(source = sqs, main = false)]
+#[tidings::event_handler(trigger = sqs, main = false)]
 async fn unquoted(_event: Envelope<OrderPlaced>, _ctx: &Context) -> Result<(), HandlerError> {
     Ok(())
 }

@@ -7,7 +7,7 @@ pub struct OrderPlaced {
     pub order_id: String,
 }
 
-#[tidings::event_handler(source = "sqs", ordering = "latest_wins", source = "sns")]
+#[tidings::event_handler(trigger = "sqs", ordering = "latest_wins", trigger = "sns")]
 async fn reserve_stock(_event: Envelope<OrderPlaced>, _ctx: &Context) -> Result<(), HandlerError> {
     Ok(())
 }

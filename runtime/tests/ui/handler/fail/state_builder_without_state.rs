@@ -1,3 +1,6 @@
+// The attribute generates `main`, as it would in the function's binary.
+#![allow(dead_code)]
+
 use tidings::{Context, Envelope, HandlerError};
 
 #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema, tidings::Event)]
@@ -18,4 +21,3 @@ async fn reserve_stock(_event: Envelope<OrderPlaced>, _ctx: &Context) -> Result<
     Ok(())
 }
 
-fn main() {}

@@ -18,7 +18,7 @@ pub(crate) struct OrderPlaced {
 }
 
 /// Reserves the stock of a placed order.
-#[tidings::event_handler(source = "sqs")]
+#[tidings::event_handler(trigger = "sqs")]
 pub(crate) async fn reserve_stock(
     event: Envelope<OrderPlaced>,
     ctx: &Context,

@@ -2,8 +2,8 @@
 #![deny(warnings)]
 
 use tidings::{
-    Context, Envelope, EventHandler, HandlerError, HandlerOptions, OnUnknownType, Ordering,
-    Source,
+    Context, Envelope, EventHandler, HandlerError, HandlerOptions, OnUnknownType, SubjectOrdering,
+    Trigger,
 };
 
 #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema, tidings::Event)]
@@ -14,7 +14,7 @@ pub struct OrderPlaced {
 }
 
 #[tidings::event_handler(
-    source = "sns",
+    trigger = "sns",
     ordering = "latest_wins",
     idempotency_key = "order_id",
     concurrency = 3,
@@ -28,8 +28,8 @@ async fn reserve_stock(_event: Envelope<OrderPlaced>, _ctx: &Context) -> Result<
 
 fn main() {
     let expected = HandlerOptions {
-        source: Source::Sns,
-        ordering: Ordering::LatestWins,
+        trigger: Trigger::Sns,
+        ordering: SubjectOrdering::LatestWins,
         idempotency_key: Some("order_id"),
         concurrency: 3,
         on_unknown_type: OnUnknownType::Ignore,

@@ -31,7 +31,7 @@ mod handlers {
 fn main() {
     assert_eq!(<at_root as EventHandler>::OPTIONS.name, "at_root");
     assert_eq!(<handlers::in_module as EventHandler>::OPTIONS.name, "in_module");
-    let names: Vec<_> = tidings::handler::registrations()
+    let names: Vec<_> = tidings::HandlerRegistration::all()
         .iter()
         .map(|r| (r.name, r.module_path))
         .collect();

@@ -31,7 +31,7 @@ impl Inventory {
 }
 
 /// Reserves the stock of a placed order.
-#[tidings::event_handler(source = "sqs", state = Inventory::from_env)]
+#[tidings::event_handler(trigger = "sqs", state = Inventory::from_env)]
 pub(crate) async fn reserve_stock(
     event: Envelope<OrderPlaced>,
     _ctx: &Context,

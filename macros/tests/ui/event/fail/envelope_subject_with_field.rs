@@ -1,0 +1,10 @@
+use tidings_events::Event;
+
+#[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema, Event)]
+#[event(type = "shop.order.placed", version = 1, envelope_subject)]
+pub struct OrderPlaced {
+    #[event(subject)]
+    pub order_id: String,
+}
+
+fn main() {}

@@ -1,0 +1,178 @@
+//! The codegen command line a crate of handlers exposes with [`codegen_main!`]:
+//!
+//! ```text
+//! cargo run -p shop --features codegen --bin shop-codegen -- handlers
+//! cargo run -p shop --features codegen --bin shop-codegen -- filter-policy [HANDLER]
+//! cargo run -p shop --features codegen --bin shop-codegen -- asyncapi
+//! cargo run -p shop --features codegen --bin shop-codegen -- fixtures --out DIR
+//! ```
+//!
+//! [`codegen_main!`]: crate::codegen_main
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use serde_json::{Map, Value};
+use tidings_events::Registry;
+use tidings_events::registry::asyncapi::AsyncApiInfo;
+use tidings_events::registry::dir::to_registry_json;
+
+use super::{accepted_types, asyncapi_document, filter_policy, fixtures, handlers_of_crate};
+use crate::handler::HandlerRegistration;
+
+/// Defines `main` for a codegen binary over the handlers of a crate:
+///
+/// ```ignore
+/// tidings::codegen_main!(shop);
+/// ```
+///
+/// Naming the crate links it, which brings its handlers and event types into the program.
+#[macro_export]
+macro_rules! codegen_main {
+    ($handlers_crate:ident) => {
+        #[allow(unused_imports)]
+        use $handlers_crate as _;
+
+        fn main() -> ::std::process::ExitCode {
+            let args: ::std::vec::Vec<::std::string::String> = ::std::env::args().skip(1).collect();
+            $crate::codegen::cli::run(
+                ::core::stringify!($handlers_crate),
+                ::core::env!("CARGO_PKG_NAME"),
+                ::core::env!("CARGO_PKG_VERSION"),
+                &args,
+            )
+        }
+    };
+}
+
+/// Runs the command line over the handlers of `crate_name`; output on stdout, errors on
+/// stderr; exit status 0 on success, 2 on bad usage or a file error.
+pub fn run(crate_name: &str, package: &str, version: &str, args: &[String]) -> ExitCode {
+    let handlers = handlers_of_crate(crate_name);
+    let mut out = std::io::stdout().lock();
+    match execute(&handlers, package, version, args, &mut out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}\n\n{}", usage(package));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs one command over `handlers`, writing to `out`.
+pub fn execute(
+    handlers: &[&HandlerRegistration],
+    package: &str,
+    version: &str,
+    args: &[String],
+    out: &mut impl Write,
+) -> Result<(), String> {
+    let write = |e: std::io::Error| format!("cannot write output: {e}");
+    if handlers.is_empty() {
+        return Err("no handlers are linked: mark functions with #[tidings::event_handler]".into());
+    }
+    let find = |name: &str| {
+        handlers
+            .iter()
+            .copied()
+            .find(|h| h.name == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = handlers.iter().map(|h| h.name).collect();
+                format!("no handler called `{name}`; the handlers are {names:?}")
+            })
+    };
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["handlers"] => {
+            for handler in handlers {
+                let versions: Vec<String> = (handler.accepted)()
+                    .iter()
+                    .map(|a| format!("{} v{:?}", a.event_type, a.versions))
+                    .collect();
+                writeln!(
+                    out,
+                    "{}\tsource={:?} ordering={:?} on_unknown_type={:?}\t{}",
+                    handler.name,
+                    handler.options.trigger,
+                    handler.options.ordering,
+                    handler.options.on_unknown_type,
+                    versions.join(", ")
+                )
+                .map_err(write)?;
+            }
+            Ok(())
+        }
+        ["filter-policy"] => {
+            let policies: Map<String, Value> = handlers
+                .iter()
+                .map(|h| (h.name.to_owned(), filter_policy(h)))
+                .collect();
+            write!(out, "{}", to_registry_json(&policies)).map_err(write)
+        }
+        ["filter-policy", name] => {
+            write!(out, "{}", to_registry_json(&filter_policy(find(name)?))).map_err(write)
+        }
+        ["asyncapi"] => {
+            let info = AsyncApiInfo {
+                title: package.to_owned(),
+                version: version.to_owned(),
+                description: Some(format!("The events {package} sends and receives.")),
+            };
+            let registry = Registry::linked().map_err(|duplicate| duplicate.to_string())?;
+            let document = asyncapi_document(&registry, handlers, &info);
+            write!(out, "{}", to_registry_json(&document)).map_err(write)
+        }
+        ["fixtures", "--out", dir] => {
+            let written = write_fixtures(handlers, Path::new(dir))?;
+            writeln!(out, "wrote {written} fixtures to {dir}").map_err(write)
+        }
+        ["help"] | ["--help"] | ["-h"] => writeln!(out, "{}", usage(package)).map_err(write),
+        [] => Err("no command given".into()),
+        other => Err(format!("unknown command `{}`", other.join(" "))),
+    }
+}
+
+/// Writes every fixture of `handlers` under `dir`; returns how many.
+pub fn write_fixtures(handlers: &[&HandlerRegistration], dir: &Path) -> Result<usize, String> {
+    let mut count = 0;
+    for handler in handlers {
+        let generated = fixtures(handler);
+        if generated.is_empty() {
+            return Err(format!(
+                "handler `{}` accepts {:?} but none has a schema example; add \
+                 #[schemars(example = ...)] to the event types",
+                handler.name,
+                accepted_types(handler)
+            ));
+        }
+        for fixture in generated {
+            let path: PathBuf = dir.join(&fixture.name);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| format!("cannot create `{}`: {e}", parent.display()))?;
+            }
+            std::fs::write(&path, to_registry_json(&fixture.payload))
+                .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+            count += 1;
+        }
+    }
+    Ok(count)
+}
+
+/// The usage text.
+pub fn usage(program: &str) -> String {
+    format!(
+        "usage: {program}-codegen <command>\n\
+         \n\
+         commands:\n  \
+           handlers               list the handlers with their options and accepted types\n  \
+           filter-policy [NAME]   the SNS subscription filter policy of every handler, or of one\n  \
+           asyncapi               the AsyncAPI 3.0 document: the event channels, send and receive operations\n  \
+           fixtures --out DIR     write sample SQS, SNS and SNS-to-SQS invocations of every handler"
+    )
+}
