@@ -39,7 +39,8 @@ pub struct Package {
 ///
 /// In `src/main.rs` of the events crate `shop-events`:
 ///
-/// ```ignore
+/// ```no_run
+/// # extern crate tidings_events as shop_events; // stands for the events library crate
 /// tidings_events::registry_main!(shop_events);
 /// ```
 ///

@@ -81,11 +81,23 @@ pub fn derive_event(input: TokenStream) -> TokenStream {
 /// a Lambda event handler, where `E` is one event type (`#[derive(Event)]`) or an enum of
 /// several (`#[derive(EventSet)]`).
 ///
-/// ```ignore
-/// #[tidings::event_handler(ordering = "latest_wins")]
+/// ```
+/// use tidings::{Context, Envelope, EventHandler, HandlerError};
+///
+/// #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema, tidings::Event)]
+/// #[event(type = "shop.order.placed", version = 1)]
+/// pub struct OrderPlaced {
+///     #[event(subject)]
+///     pub order_id: String,
+/// }
+///
+/// #[tidings::event_handler(ordering = "latest_wins", main = false)]
 /// async fn reserve_stock(event: Envelope<OrderPlaced>, ctx: &Context) -> Result<(), HandlerError> {
+///     println!("reserving stock for {} ({})", event.data.order_id, ctx.message_id());
 ///     Ok(())
 /// }
+///
+/// assert_eq!(reserve_stock::OPTIONS.name, "reserve_stock");
 /// ```
 ///
 /// It emits:
@@ -130,12 +142,21 @@ pub fn event_handler(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// Derives `tidings::EventSet` for an enum with one variant per event type, so one handler
 /// can accept several types:
 ///
-/// ```ignore
+/// ```
+/// # use tidings::EventSet;
+/// # #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema, tidings::Event)]
+/// # #[event(type = "shop.order.placed", version = 1)]
+/// # pub struct OrderPlaced { #[event(subject)] pub order_id: String }
+/// # #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema, tidings::Event)]
+/// # #[event(type = "shop.order.cancelled", version = 1)]
+/// # pub struct OrderCancelled { #[event(subject)] pub order_id: String }
 /// #[derive(tidings::EventSet)]
 /// enum OrderEvent {
 ///     Placed(OrderPlaced),
 ///     Cancelled(OrderCancelled),
 /// }
+///
+/// assert!(OrderEvent::accepts("shop.order.cancelled"));
 /// ```
 ///
 /// Each variant wraps exactly one event type, unnamed. An event is decoded into the variant of

@@ -1,10 +1,25 @@
 //! Publishing typed events to SNS topics and SQS queues (cargo feature `publisher`).
 //!
-//! ```ignore
+//! ```no_run
+//! use tidings::{Destination, Publisher};
+//!
+//! #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema, tidings::Event)]
+//! #[event(type = "shop.order.placed", version = 1)]
+//! struct OrderPlaced {
+//!     #[event(subject)]
+//!     order_id: String,
+//! }
+//!
+//! # async fn place() -> Result<(), tidings::PublishError> {
 //! let sdk_config = tidings::aws::sdk_config().await; // reads the environment only
 //! let publisher = Publisher::new(&sdk_config, "orders-service");
 //! let topic = Destination::topic("arn:aws:sns:eu-west-1:123456789012:shop-events");
-//! let receipt = publisher.publish(&topic, OrderPlaced { .. }).await?;
+//! let receipt = publisher
+//!     .publish(&topic, OrderPlaced { order_id: "order-42".into() })
+//!     .await?;
+//! # let _ = receipt;
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! What goes out:

@@ -23,7 +23,8 @@ use crate::handler::HandlerRegistration;
 
 /// Defines `main` for a codegen binary over the handlers of a crate:
 ///
-/// ```ignore
+/// ```no_run
+/// # extern crate tidings as shop; // stands for the crate of handlers, e.g. the shop's library
 /// tidings::codegen_main!(shop);
 /// ```
 ///

@@ -2,14 +2,34 @@
 //! would send (with duplicates, reordering, receive counts and FIFO groups), and run them
 //! through the same pipeline a deployed function runs.
 //!
-//! ```ignore
+//! ```
 //! use tidings::testing::{Batch, invoke};
+//! use tidings::{Context, Envelope, HandlerError, Outcome, Pipeline};
 //!
-//! let placed = Envelope::new("orders", OrderPlaced { .. }).with_sequence(1);
+//! #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema, tidings::Event)]
+//! #[event(type = "shop.order.placed", version = 1)]
+//! struct OrderPlaced {
+//!     #[event(subject)]
+//!     order_id: String,
+//! }
+//!
+//! #[tidings::event_handler(main = false)]
+//! async fn reserve_stock(
+//!     _event: Envelope<OrderPlaced>,
+//!     _ctx: &Context,
+//! ) -> Result<(), HandlerError> {
+//!     Ok(())
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let placed = Envelope::new("orders", OrderPlaced { order_id: "order-42".into() })
+//!     .with_sequence(1);
 //! let batch = Batch::sqs().event(&placed).event(&placed); // the same event twice
-//! let pipeline = tidings::Pipeline::new(reserve_stock);
+//! let pipeline = Pipeline::new(reserve_stock);
 //! let result = invoke(&pipeline, &batch).await;
 //! assert_eq!(result.outcomes(), [&Outcome::Processed, &Outcome::Duplicate]);
+//! # }
 //! ```
 
 pub mod conformance;
