@@ -29,6 +29,9 @@ pub use tidings_macros::Event;
 /// Items the derive macro expands to. Not public API.
 #[doc(hidden)]
 pub mod __private {
+    // The trait alone (not the derive beside it at the crate root), for `tidings` to re-export
+    // with a derive of its own.
+    pub use crate::event::Event;
     pub use crate::event::{HasSubject, UpcastFrom, const_str_eq, decode_exact};
     pub use crate::schema::EventRegistration;
     pub use inventory;

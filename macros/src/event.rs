@@ -42,14 +42,17 @@ struct SubjectField {
 ///
 /// With an error, a stand-in impl is emitted beside it (see [`fallback`]), so that the code
 /// that uses the type as an event reports nothing more: one mistake, one error.
-pub fn expand(input: DeriveInput) -> TokenStream {
+///
+/// `default_crate` is the path of `tidings_events` unless the attributes say `crate = ...`:
+/// `::tidings_events`, or `::tidings::events` for the derive `tidings` re-exports.
+pub fn expand(input: DeriveInput, default_crate: Path) -> TokenStream {
     let input = &input;
     if let Err(error) = check_shape(input) {
         // A union or a generic type cannot have the impl at all.
         return error.into_compile_error();
     }
     // Type and field mistakes are independent: report both in one build.
-    let error = match (parse_type_attrs(input), find_subject(input)) {
+    let error = match (parse_type_attrs(input, &default_crate), find_subject(input)) {
         (Ok(attrs), Ok(Some(_))) if attrs.envelope_subject.is_some() => {
             let flag = attrs.envelope_subject.as_ref().expect("checked");
             syn::Error::new_spanned(
@@ -67,16 +70,16 @@ pub fn expand(input: DeriveInput) -> TokenStream {
         (Err(error), Ok(_)) | (Ok(_), Err(error)) => error,
     };
     let mut tokens = error.into_compile_error();
-    tokens.extend(fallback(input));
+    tokens.extend(fallback(input, default_crate));
     tokens
 }
 
 /// The impl emitted beside an error: `Event` with placeholder constants and bodies that are
 /// never run (the build fails on the error), and no registration. It keeps uses of the type
 /// (`Envelope<T>`, handlers, `upcast_from = T`) from adding errors of their own.
-fn fallback(input: &DeriveInput) -> TokenStream {
+fn fallback(input: &DeriveInput, default_crate: Path) -> TokenStream {
     let ident = &input.ident;
-    let krate = explicit_crate(&input.attrs).unwrap_or_else(|| syn::parse_quote!(::tidings_events));
+    let krate = explicit_crate(&input.attrs).unwrap_or(default_crate);
     quote! {
         #[automatically_derived]
         impl #krate::Event for #ident {
@@ -220,7 +223,7 @@ impl TypeOptions {
     }
 }
 
-fn parse_type_attrs(input: &DeriveInput) -> syn::Result<EventAttrs> {
+fn parse_type_attrs(input: &DeriveInput, default_crate: &Path) -> syn::Result<EventAttrs> {
     let mut options = TypeOptions::default();
     for attr in input.attrs.iter().filter(is_event_attr) {
         require_list(attr, "#[event(type = \"shop.order.placed\", version = 1)]")?;
@@ -272,9 +275,7 @@ fn parse_type_attrs(input: &DeriveInput) -> syn::Result<EventAttrs> {
         version,
         upcast_from: options.upcast_from,
         schema_base: options.schema_base,
-        krate: options
-            .krate
-            .unwrap_or_else(|| syn::parse_quote!(::tidings_events)),
+        krate: options.krate.unwrap_or_else(|| default_crate.clone()),
         envelope_subject: options.envelope_subject,
     })
 }

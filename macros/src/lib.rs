@@ -74,7 +74,17 @@ use syn::{DeriveInput, parse_macro_input};
 #[proc_macro_derive(Event, attributes(event))]
 pub fn derive_event(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    event::expand(input).into()
+    event::expand(input, syn::parse_quote!(::tidings_events)).into()
+}
+
+/// `#[derive(Event)]` as `tidings` re-exports it (`tidings::Event`): the same derive, naming
+/// the contract crate through `::tidings::events`, so that a crate depending on `tidings`
+/// alone needs no `tidings-events` dependency of its own. Not used directly.
+#[doc(hidden)]
+#[proc_macro_derive(TidingsEvent, attributes(event))]
+pub fn derive_tidings_event(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    event::expand(input, syn::parse_quote!(::tidings::events)).into()
 }
 
 /// Turns `async fn name(event: Envelope<E>, ctx: &Context) -> Result<(), HandlerError>` into

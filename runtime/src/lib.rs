@@ -67,7 +67,9 @@ pub use publish::{Destination, PublishError, Publisher, Receipt};
 pub use store::DynamoDbStore;
 pub use store::{MemoryStore, Store};
 pub use tidings_events as events;
-pub use tidings_events::{Attributes, Envelope, Event};
+pub use tidings_events::__private::Event;
+pub use tidings_events::{Attributes, Envelope};
+pub use tidings_macros::TidingsEvent as Event;
 pub use tidings_macros::{EventSet, event_handler};
 pub use transport::Invocation;
 
