@@ -28,6 +28,10 @@
 
 #![warn(missing_docs)]
 
+// The macros name this crate `::tidings`; its own unit tests use them too.
+#[cfg(test)]
+extern crate self as tidings;
+
 mod backends;
 mod entry;
 mod handler;

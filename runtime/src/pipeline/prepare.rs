@@ -66,6 +66,8 @@ pub(crate) enum Stage<E> {
     Done(Outcome),
     /// Ready to claim and run.
     Ready(Box<Ready<E>>),
+    /// Taken out of the batch by a round (claim, run, settle), which gives it its outcome.
+    InRound,
     /// Waits for another record of the batch and derives its outcome from it.
     Follows { leader: usize, kind: FollowKind },
 }
@@ -176,115 +178,40 @@ pub(crate) fn prepare<H: EventHandler>(
 /// A record that ends before its claim: the attributes read so far, and its outcome.
 type Early = Box<(Option<Attributes>, Outcome)>;
 
-/// Checks a delivery up to its claim.
+/// Checks a delivery up to its claim, one step after the other:
+/// size → envelope → route by type → version (decode, upcast) → subject order → key.
 fn check<H: EventHandler>(
     delivery: &Delivery,
     params: &PrepareParams<'_>,
 ) -> Result<Ready<H::Events>, Early> {
     let options = params.options;
-    if delivery.body.len() > options.max_body_bytes {
-        return Err(Box::new((
-            None,
-            Outcome::rejected(
-                ReasonCode::Oversized,
-                format!(
-                    "body is {} bytes, over this handler's limit of {} bytes; publish large \
-                     payloads by reference or raise `max_body_bytes`",
-                    delivery.body.len(),
-                    options.max_body_bytes
-                ),
-            ),
-        )));
-    }
-    let raw = RawEnvelope::decode_raw(&delivery.body)
-        .map_err(|e| Box::new((None, Outcome::rejected(ReasonCode::Envelope, e.to_string()))))?;
+    let before_envelope = |outcome| Box::new((None, outcome));
+    within_size(&delivery.body, options.max_body_bytes).map_err(before_envelope)?;
+    let raw = parse_envelope(&delivery.body).map_err(before_envelope)?;
     // An early end hands its attributes over; they are only copied for a ready record.
-    let early = |attributes: Attributes, outcome: Outcome| Box::new((Some(attributes), outcome));
-
-    if !H::Events::accepts(&raw.attributes.event_type) {
-        let accepted: Vec<&str> = H::Events::accepted().iter().map(|a| a.event_type).collect();
-        let message = format!(
-            "event type `{}` is not handled by `{}` (it accepts {accepted:?}); fix the \
-             subscription's filter policy or set on_unknown_type = \"ignore\"",
-            raw.attributes.event_type, options.name
-        );
-        return Err(early(
-            raw.attributes,
-            match options.on_unknown_type {
-                OnUnknownType::Reject => Outcome::rejected(ReasonCode::UnknownType, message),
-                OnUnknownType::Ignore => Outcome::Ignored,
-            },
-        ));
+    if let Err(outcome) = route::<H::Events>(&raw.attributes.event_type, options) {
+        return Err(Box::new((Some(raw.attributes), outcome)));
     }
-    let data = match H::Events::decode(&raw) {
+    let data = match decode_data::<H::Events>(&raw) {
         Ok(data) => data,
-        Err(error) => {
-            let outcome = match &error {
-                DataError::UnsupportedVersion { .. } => {
-                    Outcome::rejected(ReasonCode::UnsupportedVersion, error.to_string())
-                }
-                DataError::Invalid { .. } => {
-                    Outcome::rejected(ReasonCode::InvalidData, error.to_string())
-                }
-            };
-            return Err(early(raw.attributes, outcome));
-        }
+        Err(outcome) => return Err(Box::new((Some(raw.attributes), outcome))),
     };
     let envelope = Envelope {
         attributes: raw.attributes,
         data,
     };
-
-    let ordering = match options.ordering {
-        SubjectOrdering::None => None,
-        SubjectOrdering::LatestWins => {
-            let subject = envelope
-                .attributes
-                .subject
-                .as_deref()
-                .or_else(|| envelope.data.subject());
-            match (subject, envelope.attributes.sequence) {
-                (Some(subject), Some(sequence)) => Some(SubjectSequence {
-                    subject: format!("{}#subject#{subject}", params.key_prefix),
-                    sequence,
-                }),
-                (subject, sequence) => {
-                    let missing = match (subject, sequence) {
-                        (None, None) => "a subject and a sequence",
-                        (None, Some(_)) => "a subject",
-                        _ => "a sequence",
-                    };
-                    let outcome = Outcome::rejected(
-                        ReasonCode::MissingOrdering,
-                        format!(
-                            "`{}` uses ordering = \"latest_wins\", which needs {missing} on every \
-                             event; publish with `.with_sequence(n)` and a subject field",
-                            options.name
-                        ),
-                    );
-                    return Err(early(envelope.attributes, outcome));
-                }
-            }
-        }
-    };
-    let key = match H::idempotency_key(&envelope) {
-        Some(key) => prefixed(params.key_prefix, &key),
-        None => prefixed(params.key_prefix, &envelope.attributes.id),
+    let ordering = match subject_sequence(&envelope, options, params.key_prefix) {
+        Ok(ordering) => ordering,
+        Err(outcome) => return Err(Box::new((Some(envelope.attributes), outcome))),
     };
     let claim = Claim {
-        key,
+        key: idempotency_key::<H>(&envelope, params.key_prefix),
         payload_hash: payload_hash(raw.data.get()),
         owner: LockOwner::new(),
         lock_expires_at: to_millis(params.invocation.deadline),
         ordering,
     };
-    let ctx = Context {
-        handler: options.name,
-        request_id: Arc::clone(&params.request_id),
-        deadline: params.invocation.deadline,
-        message_id: delivery.message_id.clone(),
-        receive_count: delivery.receive_count,
-    };
+    let ctx = context_of(delivery, params);
     // The handler consumes the envelope's attributes; the cause copies the few that
     // publishing reads, and serves the batch's bookkeeping (the event id) as well.
     let cause = Arc::new(Cause::of(&envelope.attributes));
@@ -294,6 +221,118 @@ fn check<H: EventHandler>(
         ctx,
         cause,
     })
+}
+
+/// Refuses a body over the handler's limit before anything reads it.
+fn within_size(body: &str, max_body_bytes: usize) -> Result<(), Outcome> {
+    if body.len() <= max_body_bytes {
+        return Ok(());
+    }
+    Err(Outcome::rejected(
+        ReasonCode::Oversized,
+        format!(
+            "body is {} bytes, over this handler's limit of {max_body_bytes} bytes; publish \
+             large payloads by reference or raise `max_body_bytes`",
+            body.len(),
+        ),
+    ))
+}
+
+/// Reads the CloudEvents envelope, keeping `data` raw until its type and version are known.
+fn parse_envelope(body: &str) -> Result<RawEnvelope, Outcome> {
+    RawEnvelope::decode_raw(body)
+        .map_err(|error| Outcome::rejected(ReasonCode::Envelope, error.to_string()))
+}
+
+/// Whether the handler accepts `event_type`: an error outcome (rejected, or ignored as the
+/// handler's `on_unknown_type` says) when it does not.
+fn route<E: EventSet>(event_type: &str, options: &HandlerOptions) -> Result<(), Outcome> {
+    if E::accepts(event_type) {
+        return Ok(());
+    }
+    Err(match options.on_unknown_type {
+        OnUnknownType::Ignore => Outcome::Ignored,
+        OnUnknownType::Reject => {
+            let accepted: Vec<&str> = E::accepted().iter().map(|a| a.event_type).collect();
+            Outcome::rejected(
+                ReasonCode::UnknownType,
+                format!(
+                    "event type `{event_type}` is not handled by `{}` (it accepts \
+                     {accepted:?}); fix the subscription's filter policy or set \
+                     on_unknown_type = \"ignore\"",
+                    options.name
+                ),
+            )
+        }
+    })
+}
+
+/// Decodes the data of an accepted type at its version, upcasting older versions; a version
+/// this code does not know, or data that does not match its schema, is rejected.
+fn decode_data<E: EventSet>(raw: &RawEnvelope) -> Result<E, Outcome> {
+    E::decode(raw).map_err(|error| {
+        let code = match &error {
+            DataError::UnsupportedVersion { .. } => ReasonCode::UnsupportedVersion,
+            DataError::Invalid { .. } => ReasonCode::InvalidData,
+        };
+        Outcome::rejected(code, error.to_string())
+    })
+}
+
+/// The subject and sequence `latest_wins` orders the event by (`None` without ordering),
+/// keyed under `key_prefix`; an event without either cannot be ordered and is rejected.
+fn subject_sequence<E: EventSet>(
+    envelope: &Envelope<E>,
+    options: &HandlerOptions,
+    key_prefix: &str,
+) -> Result<Option<SubjectSequence>, Outcome> {
+    if options.ordering == SubjectOrdering::None {
+        return Ok(None);
+    }
+    let subject = envelope
+        .attributes
+        .subject
+        .as_deref()
+        .or_else(|| envelope.data.subject());
+    let missing = match (subject, envelope.attributes.sequence) {
+        (Some(subject), Some(sequence)) => {
+            return Ok(Some(SubjectSequence {
+                subject: format!("{key_prefix}#subject#{subject}"),
+                sequence,
+            }));
+        }
+        (None, None) => "a subject and a sequence",
+        (None, Some(_)) => "a subject",
+        (Some(_), None) => "a sequence",
+    };
+    Err(Outcome::rejected(
+        ReasonCode::MissingOrdering,
+        format!(
+            "`{}` uses ordering = \"latest_wins\", which needs {missing} on every event; \
+             publish with `.with_sequence(n)` and a subject field",
+            options.name
+        ),
+    ))
+}
+
+/// The idempotency key: the handler's key field when it names one, else the event id,
+/// under `key_prefix`.
+fn idempotency_key<H: EventHandler>(envelope: &Envelope<H::Events>, key_prefix: &str) -> String {
+    match H::idempotency_key(envelope) {
+        Some(key) => prefixed(key_prefix, &key),
+        None => prefixed(key_prefix, &envelope.attributes.id),
+    }
+}
+
+/// What the handler is told of the invocation and delivery.
+fn context_of(delivery: &Delivery, params: &PrepareParams<'_>) -> Context {
+    Context {
+        handler: params.options.name,
+        request_id: Arc::clone(&params.request_id),
+        deadline: params.invocation.deadline,
+        message_id: delivery.message_id.clone(),
+        receive_count: delivery.receive_count,
+    }
 }
 
 /// `prefix#key`, built in one allocation.
@@ -356,7 +395,216 @@ fn record_span(
 
 #[cfg(test)]
 mod tests {
-    use super::payload_hash;
+    use super::*;
+    use crate::{Context as HandlerContext, HandlerError};
+    use tidings_events::Event;
+
+    #[derive(Debug, serde::Serialize, serde::Deserialize, schemars::JsonSchema, Event)]
+    #[event(type = "test.order.placed", version = 1)]
+    struct OrderPlacedV1 {
+        order_id: String,
+    }
+
+    #[derive(Debug, serde::Serialize, serde::Deserialize, schemars::JsonSchema, Event)]
+    #[event(type = "test.order.placed", version = 2, upcast_from = OrderPlacedV1)]
+    struct OrderPlaced {
+        #[event(subject)]
+        order_id: String,
+        quantity: u32,
+    }
+
+    impl From<OrderPlacedV1> for OrderPlaced {
+        fn from(v1: OrderPlacedV1) -> Self {
+            Self {
+                order_id: v1.order_id,
+                quantity: 1,
+            }
+        }
+    }
+
+    #[crate::event_handler(idempotency_key = "order_id", main = false)]
+    async fn by_order(
+        _event: Envelope<OrderPlaced>,
+        _ctx: &HandlerContext,
+    ) -> Result<(), HandlerError> {
+        Ok(())
+    }
+
+    #[crate::event_handler(main = false)]
+    async fn by_event(
+        _event: Envelope<OrderPlaced>,
+        _ctx: &HandlerContext,
+    ) -> Result<(), HandlerError> {
+        Ok(())
+    }
+
+    fn options(ordering: SubjectOrdering, on_unknown_type: OnUnknownType) -> HandlerOptions {
+        HandlerOptions {
+            ordering,
+            on_unknown_type,
+            ..HandlerOptions::new("h")
+        }
+    }
+
+    fn code(outcome: Outcome) -> ReasonCode {
+        match outcome {
+            Outcome::Rejected { reason, .. } | Outcome::Retry(reason) => reason.code,
+            other => panic!("expected a reason, got {other:?}"),
+        }
+    }
+
+    fn envelope(subject: Option<&str>, sequence: Option<u64>) -> Envelope<OrderPlaced> {
+        let mut envelope = Envelope::new(
+            "orders",
+            OrderPlaced {
+                order_id: "order-7".into(),
+                quantity: 2,
+            },
+        );
+        envelope.attributes.subject = subject.map(str::to_owned);
+        envelope.attributes.sequence = sequence;
+        envelope
+    }
+
+    #[test]
+    fn a_body_at_the_limit_passes_and_one_over_it_is_rejected() {
+        assert_eq!(within_size("12345", 5), Ok(()));
+        let over = within_size("123456", 5).unwrap_err();
+        assert!(matches!(&over, Outcome::Rejected { reason, .. }
+            if reason.message.starts_with("body is 6 bytes, over this handler's limit of 5 bytes")));
+        assert_eq!(code(over), ReasonCode::Oversized);
+    }
+
+    #[test]
+    fn a_body_that_is_no_envelope_is_rejected() {
+        assert_eq!(
+            code(parse_envelope("not json").unwrap_err()),
+            ReasonCode::Envelope
+        );
+    }
+
+    #[test]
+    fn an_unknown_type_is_rejected_or_ignored_as_the_handler_says() {
+        let reject = options(SubjectOrdering::None, OnUnknownType::Reject);
+        assert_eq!(route::<OrderPlaced>("test.order.placed", &reject), Ok(()));
+        let rejected = route::<OrderPlaced>("test.order.cancelled", &reject).unwrap_err();
+        assert!(matches!(&rejected, Outcome::Rejected { reason, .. }
+            if reason.message.contains("[\"test.order.placed\"]")));
+        assert_eq!(code(rejected), ReasonCode::UnknownType);
+        let ignore = options(SubjectOrdering::None, OnUnknownType::Ignore);
+        assert_eq!(
+            route::<OrderPlaced>("test.order.cancelled", &ignore),
+            Err(Outcome::Ignored)
+        );
+    }
+
+    #[test]
+    fn data_decodes_at_its_version_and_older_versions_upcast() {
+        let v1 = Envelope::new(
+            "orders",
+            OrderPlacedV1 {
+                order_id: "order-1".into(),
+            },
+        );
+        let raw = parse_envelope(&v1.to_json().unwrap()).unwrap();
+        let upcast = decode_data::<OrderPlaced>(&raw).unwrap();
+        assert_eq!((upcast.order_id.as_str(), upcast.quantity), ("order-1", 1));
+
+        let mut unknown = envelope(None, None);
+        unknown.attributes.data_version = 9;
+        let raw = parse_envelope(&unknown.to_json().unwrap()).unwrap();
+        assert_eq!(
+            code(decode_data::<OrderPlaced>(&raw).unwrap_err()),
+            ReasonCode::UnsupportedVersion
+        );
+
+        let mut wrong = envelope(None, None);
+        wrong.attributes.data_version = 2;
+        let body = wrong
+            .to_json()
+            .unwrap()
+            .replace("\"quantity\":2", "\"quantity\":\"two\"");
+        let raw = parse_envelope(&body).unwrap();
+        assert_eq!(
+            code(decode_data::<OrderPlaced>(&raw).unwrap_err()),
+            ReasonCode::InvalidData
+        );
+    }
+
+    #[test]
+    fn latest_wins_keys_the_subject_and_needs_a_sequence() {
+        let none = options(SubjectOrdering::None, OnUnknownType::Reject);
+        assert_eq!(
+            subject_sequence(&envelope(None, None), &none, "fn#h"),
+            Ok(None)
+        );
+
+        let latest = options(SubjectOrdering::LatestWins, OnUnknownType::Reject);
+        let from_data = subject_sequence(&envelope(None, Some(4)), &latest, "fn#h").unwrap();
+        assert_eq!(
+            from_data,
+            Some(SubjectSequence {
+                subject: "fn#h#subject#order-7".into(),
+                sequence: 4
+            })
+        );
+        // The envelope's subject, when it has one, is the one ordered by.
+        let from_envelope =
+            subject_sequence(&envelope(Some("order-9"), Some(4)), &latest, "fn#h").unwrap();
+        assert_eq!(from_envelope.unwrap().subject, "fn#h#subject#order-9");
+
+        let unordered = subject_sequence(&envelope(None, None), &latest, "fn#h").unwrap_err();
+        assert!(matches!(&unordered, Outcome::Rejected { reason, .. }
+            if reason.message.contains("needs a sequence on every event")));
+        assert_eq!(code(unordered), ReasonCode::MissingOrdering);
+    }
+
+    #[test]
+    fn the_key_is_the_key_field_or_the_event_id_under_the_prefix() {
+        let event = envelope(None, None);
+        assert_eq!(idempotency_key::<by_order>(&event, "fn#h"), "fn#h#order-7");
+        assert_eq!(
+            idempotency_key::<by_event>(&event, "fn#h"),
+            format!("fn#h#{}", event.attributes.id)
+        );
+    }
+
+    #[test]
+    fn the_context_tells_the_invocation_and_the_delivery() {
+        let deadline = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000);
+        let invocation = InvocationInfo {
+            request_id: "req-1".into(),
+            deadline,
+        };
+        let options = HandlerOptions::new("h");
+        let params = PrepareParams {
+            options: &options,
+            key_prefix: "fn#h",
+            invocation: &invocation,
+            request_id: Arc::from("req-1"),
+        };
+        let delivery = Delivery {
+            message_id: "msg-3".into(),
+            body: String::new(),
+            transport: crate::transport::Transport::Sqs,
+            receive_count: 2,
+            group_id: None,
+            source_arn: None,
+            sent_at: None,
+            attributes: Default::default(),
+        };
+        let ctx = context_of(&delivery, &params);
+        assert_eq!(
+            (
+                ctx.handler(),
+                ctx.request_id(),
+                ctx.message_id(),
+                ctx.receive_count()
+            ),
+            ("h", "req-1", "msg-3", 2)
+        );
+        assert_eq!(ctx.deadline(), deadline);
+    }
 
     #[test]
     fn the_payload_hash_is_xxh3_128_in_hex() {

@@ -29,6 +29,82 @@ pub struct RecordResult {
 }
 
 impl RecordResult {
+    /// The result of a finished record, at `now`, logged inside the record's span.
+    fn of<E>(record: Record<E>, now: SystemTime) -> Self {
+        let Record {
+            message_id,
+            delivery,
+            event,
+            stage,
+            span,
+            ..
+        } = record;
+        let Stage::Done(outcome) = stage else {
+            unreachable!("every record is done when the batch ends");
+        };
+        let born = event
+            .as_ref()
+            .and_then(|e| e.time)
+            .map(SystemTime::from)
+            .or_else(|| {
+                delivery.as_ref().and_then(|d| {
+                    d.sent_at
+                        .map(|ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms))
+                })
+            });
+        // The handler's share of the cause ended with its run, so its id is usually the
+        // record's alone to take.
+        let (event_id, event_type, subject) = match event {
+            None => (None, None, None),
+            Some(event) => {
+                let id = Arc::try_unwrap(event.cause)
+                    .map_or_else(|shared| shared.id.clone(), |cause| cause.id);
+                (Some(id), Some(event.event_type), event.subject)
+            }
+        };
+        let result = Self {
+            message_id,
+            event_id,
+            event_type,
+            subject,
+            age: born.map(|t| now.duration_since(t).unwrap_or_default()),
+            outcome,
+        };
+        span.in_scope(|| result.log());
+        result
+    }
+
+    /// Logs the outcome: debug for a record that ended well, warn for a retry, error for a
+    /// rejection. Written inside the record's span, so that it carries the span's event id,
+    /// type and correlation id beside its outcome; logged from the batch span alone, no line
+    /// would tie an outcome to its event's flow.
+    fn log(&self) {
+        let message_id = self.message_id.as_deref().unwrap_or("-");
+        let event_id = self.event_id.as_deref().unwrap_or("-");
+        match &self.outcome {
+            Outcome::Retry(reason) => tracing::warn!(
+                message_id, event_id, outcome = "retry", code = %reason.code, reason = %reason.message,
+                "record will be retried"
+            ),
+            Outcome::Rejected {
+                reason,
+                dead_lettered,
+            } => tracing::error!(
+                message_id, event_id, outcome = "rejected", code = %reason.code, reason = %reason.message,
+                dead_lettered, "record rejected"
+            ),
+            // A record that ended well is worth a line only when asked for: at INFO, a line
+            // per record would cost every batch a write to stdout per record (and its log
+            // ingestion), and the batch's metrics line counts these anyway.
+            outcome => tracing::debug!(
+                message_id,
+                event_id,
+                outcome = outcome.name(),
+                "record done"
+            ),
+        }
+    }
+
     /// Whether the queue must deliver this record again: every retry, and rejections that
     /// did not reach a dead-letter queue (SQS then redrives them after `maxReceiveCount`).
     pub fn is_failure(&self) -> bool {
@@ -51,47 +127,12 @@ pub struct BatchResult {
 }
 
 impl BatchResult {
-    /// The results of a finished batch. The ids and outcomes move out of `records`, which
-    /// only their spans are used of afterwards.
-    pub(crate) fn new<E>(records: &mut [Record<E>], _dead_letter_queue: bool) -> Self {
+    /// The results of a finished batch, each record's outcome logged inside its span.
+    pub(crate) fn from_records<E>(records: Vec<Record<E>>) -> Self {
         let now = SystemTime::now();
         let records = records
-            .iter_mut()
-            .map(|record| {
-                let outcome = match &mut record.stage {
-                    Stage::Done(outcome) => std::mem::replace(outcome, Outcome::Processed),
-                    _ => unreachable!("every record is done when the batch ends"),
-                };
-                let event = record.event.take();
-                let born = event
-                    .as_ref()
-                    .and_then(|e| e.time)
-                    .map(SystemTime::from)
-                    .or_else(|| {
-                        record.delivery.as_ref().and_then(|d| {
-                            d.sent_at
-                                .map(|ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms))
-                        })
-                    });
-                // The handler's share of the cause ended with its run, so its id is usually
-                // the record's alone to take.
-                let (event_id, event_type, subject) = match event {
-                    None => (None, None, None),
-                    Some(event) => {
-                        let id = Arc::try_unwrap(event.cause)
-                            .map_or_else(|shared| shared.id.clone(), |cause| cause.id);
-                        (Some(id), Some(event.event_type), event.subject)
-                    }
-                };
-                RecordResult {
-                    message_id: record.message_id.take(),
-                    event_id,
-                    event_type,
-                    subject,
-                    age: born.map(|t| now.duration_since(t).unwrap_or_default()),
-                    outcome,
-                }
-            })
+            .into_iter()
+            .map(|record| RecordResult::of(record, now))
             .collect();
         Self { records }
     }
@@ -153,43 +194,6 @@ impl BatchResult {
                 reason: reason.clone(),
             }),
             None => Ok(()),
-        }
-    }
-
-    /// Logs each record's outcome: debug for those that ended well, warn for retries, error
-    /// for rejections.
-    ///
-    /// Each line is written inside its record's span (`records` are the records this result
-    /// was built from), so it carries the span's event id, type and correlation id beside its
-    /// outcome; logged from the batch span alone, no line would tie an outcome to its event's
-    /// flow.
-    pub(crate) fn log<E>(&self, records: &[Record<E>]) {
-        for (record, span) in self.records.iter().zip(records.iter().map(|r| &r.span)) {
-            let _in_record = span.enter();
-            let message_id = record.message_id.as_deref().unwrap_or("-");
-            let event_id = record.event_id.as_deref().unwrap_or("-");
-            match &record.outcome {
-                Outcome::Retry(reason) => tracing::warn!(
-                    message_id, event_id, outcome = "retry", code = %reason.code, reason = %reason.message,
-                    "record will be retried"
-                ),
-                Outcome::Rejected {
-                    reason,
-                    dead_lettered,
-                } => tracing::error!(
-                    message_id, event_id, outcome = "rejected", code = %reason.code, reason = %reason.message,
-                    dead_lettered, "record rejected"
-                ),
-                // A record that ended well is worth a line only when asked for: at INFO, a
-                // line per record would cost every batch a write to stdout per record (and
-                // its log ingestion), and the batch's metrics line counts these anyway.
-                outcome => tracing::debug!(
-                    message_id,
-                    event_id,
-                    outcome = outcome.name(),
-                    "record done"
-                ),
-            }
         }
     }
 }
