@@ -22,6 +22,10 @@ pub use attributes::{Attributes, ExtensionValue};
 pub use envelope::{Envelope, JSON_CONTENT_TYPE, RawEnvelope};
 pub use error::EnvelopeError;
 pub use event::{DataError, Event, SubjectField};
+// What `ordering = "latest_wins"` requires of an event type, at the crate root so that a
+// compile error names it plainly. Not used directly.
+#[doc(hidden)]
+pub use event::HasSubject;
 pub use registry::dir::RegistryError;
 pub use registry::{Registry, RegistryEntry};
 pub use tidings_macros::Event;

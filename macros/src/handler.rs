@@ -363,8 +363,10 @@ impl Choices {
     }
 }
 
-/// Parses `idempotency_key = "field"` into the field's identifier, spanned at the literal so
-/// that the compiler reports a field the event lacks there.
+/// Parses `idempotency_key = "field"` (or the bare `idempotency_key = field`) into the field's
+/// identifier, spanned at the value so that the compiler reports a field the event lacks
+/// there, listing the fields or suggesting the one meant. Either form is accepted so that
+/// the compiler's suggestion, which writes the field bare, is right as it stands.
 fn parse_key_field(meta: &ParseNestedMeta<'_>) -> syn::Result<Ident> {
     let usage = "`idempotency_key` names a field of the event data whose value identifies \
                  the work, e.g. `idempotency_key = \"order_id\"`; leave it out to key by \
@@ -374,14 +376,9 @@ fn parse_key_field(meta: &ParseNestedMeta<'_>) -> syn::Result<Ident> {
         Expr::Lit(ExprLit {
             lit: Lit::Str(lit), ..
         }) => lit,
-        Expr::Path(path) if path.path.get_ident().is_some() => {
-            return Err(syn::Error::new_spanned(
-                &expr,
-                format!(
-                    "write the field name as a string: `idempotency_key = \"{}\"`",
-                    path.path.to_token_stream()
-                ),
-            ));
+        Expr::Path(path) if path.qself.is_none() && path.path.get_ident().is_some() => {
+            let field = path.path.get_ident().expect("checked");
+            return Ok(field.clone());
         }
         _ => return Err(syn::Error::new_spanned(&expr, usage)),
     };
@@ -812,10 +809,7 @@ fn emit(item: &ItemFn, signature: &HandlerSignature, options: &Options) -> Token
     // `Display` is reported there.
     let key_fn = options.idempotency_key.as_ref().map(|field| {
         let span = field.span();
-        let data = respan(
-            quote!(#krate::__private::single_event(&#event_var.data)),
-            span,
-        );
+        let data = respan(quote!(#krate::single_event(&#event_var.data)), span);
         quote_spanned! {span=>
             fn idempotency_key(
                 #event_var: &#krate::Envelope<Self::Events>,
@@ -869,7 +863,7 @@ fn emit(item: &ItemFn, signature: &HandlerSignature, options: &Options) -> Token
         .filter(|variant| *variant == "LatestWins")
         .map(|variant| {
             let check = call_spanned(
-                quote!(#krate::__private::require_subject::<#event_type>),
+                quote!(#krate::require_subject::<#event_type>),
                 TokenStream::new(),
                 variant.span(),
             );

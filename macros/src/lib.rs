@@ -132,7 +132,9 @@ pub fn derive_tidings_event(input: TokenStream) -> TokenStream {
 ///   as stale and not run.
 /// - `idempotency_key = "field"` (default: the event id): duplicates are recognised by this
 ///   field of the event data, whose type implements `Display`; for one event type only, not
-///   an event set.
+///   an event set. The field may also be written bare, `idempotency_key = field`, as the
+///   compiler's suggestion for a misspelt one writes it; a field the event lacks is reported
+///   at the name, with the event's fields or the one meant.
 /// - `concurrency = N` (default 10): how many records of a standard-queue batch run at once,
 ///   from 1.
 /// - `on_unknown_type = "reject" | "ignore"` (default `"reject"`): what happens to an event

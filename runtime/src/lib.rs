@@ -77,11 +77,19 @@ pub use tidings_macros::TidingsEvent as Event;
 pub use tidings_macros::{EventSet, event_handler};
 pub use transport::Invocation;
 
+// The rules `#[event_handler]` checks through the type system, at the crate root so that a
+// compile error names them `tidings::HasSubject` and `tidings::SingleEvent`. Not used
+// directly.
+#[doc(hidden)]
+pub use handler::event_set::{SingleEvent, require_subject, single_event};
+#[doc(hidden)]
+pub use tidings_events::HasSubject;
+
 /// Items the macros expand to. Not public API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::handler::accepted_by;
-    pub use crate::handler::event_set::{NoEvents, SingleEvent, require_subject, single_event};
+    pub use crate::handler::event_set::NoEvents;
     pub use inventory;
     pub use tidings_events::__private::HasSubject;
 }

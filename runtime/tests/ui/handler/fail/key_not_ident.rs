@@ -12,7 +12,7 @@ async fn spaced(_event: Envelope<OrderPlaced>, _ctx: &Context) -> Result<(), Han
     Ok(())
 }
 
-#[tidings::event_handler(idempotency_key = order_id, main = false)]
+#[tidings::event_handler(idempotency_key = data::order_id, main = false)]
 async fn unquoted(_event: Envelope<OrderPlaced>, _ctx: &Context) -> Result<(), HandlerError> {
     Ok(())
 }
