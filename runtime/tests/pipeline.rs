@@ -210,7 +210,7 @@ async fn an_older_event_after_a_newer_one_is_stale_under_latest_wins() {
 }
 
 #[tokio::test]
-async fn another_event_at_the_same_sequence_is_a_duplicate_under_latest_wins() {
+async fn another_event_at_the_same_sequence_is_a_stale_sequence_conflict_under_latest_wins() {
     let ledger = Arc::new(Ledger::default());
     for shape in SHAPES {
         let pipeline = Pipeline::with_shared_state(latest_items, ledger.clone());
@@ -222,13 +222,23 @@ async fn another_event_at_the_same_sequence_is_a_duplicate_under_latest_wins() {
         );
         assert_ne!(first.id(), twin.id());
         let result = invoke(&pipeline, &batch(shape).event(&first).event(&twin)).await;
+        // Only one event can be the subject's version 3: the other one, in the same batch or
+        // a later one, is a sequence conflict, acknowledged and not run.
+        let conflict = Outcome::Stale {
+            sequence: 3,
+            newest: 3,
+        };
         assert_eq!(
             result.outcomes(),
-            [&Outcome::Processed, &Outcome::Duplicate],
+            [&Outcome::Processed, &conflict],
             "{shape:?}"
         );
+        assert!(result.outcomes()[1].is_sequence_conflict());
         let later = invoke(&pipeline, &batch(shape).event(&late_twin)).await;
-        assert_eq!(later.outcomes(), [&Outcome::Duplicate], "{shape:?}");
+        assert_eq!(later.outcomes(), [&conflict], "{shape:?}");
+        // A copy of the first event is still a duplicate.
+        let copy = invoke(&pipeline, &batch(shape).event(&first)).await;
+        assert_eq!(copy.outcomes(), [&Outcome::Duplicate], "{shape:?}");
         assert_eq!(ledger.applied(&subject), [3]);
     }
 }

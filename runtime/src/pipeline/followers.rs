@@ -123,11 +123,9 @@ fn follower_outcome(leader_outcome: &Outcome, kind: FollowKind) -> Outcome {
                 Outcome::Stale { newest, .. } => (*newest).max(by),
                 _ => by,
             };
-            if newest == sequence {
-                Outcome::Duplicate
-            } else {
-                Outcome::Stale { sequence, newest }
-            }
+            // A superseded record has a key of its own, so at the leader's very sequence it is
+            // another event claiming the same version of the subject: a conflict, stale too.
+            Outcome::Stale { sequence, newest }
         }
     }
 }

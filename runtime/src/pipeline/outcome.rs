@@ -12,6 +12,12 @@ pub enum Outcome {
     Duplicate,
     /// The event is not newer than the last one processed for its subject
     /// (`ordering = "latest_wins"`): acknowledged, not run.
+    ///
+    /// With `sequence == newest` it is a *sequence conflict*: another event (another id or
+    /// key) already took this sequence of the subject. Only one event can be a subject's
+    /// version `n`, so it cannot take effect either; it is logged at WARN, since it means a
+    /// producer gave two events one sequence. A copy of the same event is a
+    /// [`Outcome::Duplicate`] instead.
     Stale {
         /// The event's sequence.
         sequence: u64,
@@ -34,6 +40,11 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Whether this is a sequence conflict: a stale event at its subject's own sequence.
+    pub fn is_sequence_conflict(&self) -> bool {
+        matches!(self, Self::Stale { sequence, newest } if sequence == newest)
+    }
+
     /// A retry for `code`, with a message.
     pub fn retry(code: ReasonCode, message: impl Into<String>) -> Self {
         Self::Retry(Reason::new(code, message))

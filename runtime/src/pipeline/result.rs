@@ -93,6 +93,16 @@ impl RecordResult {
                 message_id, event_id, outcome = "rejected", code = %reason.code, reason = %reason.message,
                 dead_lettered, "record rejected"
             ),
+            Outcome::Stale { sequence, .. } if self.outcome.is_sequence_conflict() => {
+                tracing::warn!(
+                    message_id,
+                    event_id,
+                    outcome = "stale",
+                    sequence,
+                    "sequence conflict: another event already took sequence {sequence} of this \
+                     subject; acknowledged, not run (a producer gave two events one sequence)"
+                )
+            }
             // A record that ended well is worth a line only when asked for: at INFO, a line
             // per record would cost every batch a write to stdout per record (and its log
             // ingestion), and the batch's metrics line counts these anyway.

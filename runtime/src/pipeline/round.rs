@@ -310,7 +310,9 @@ fn interpret_claim(answer: Result<ClaimOutcome, StoreError>, claim: &Claim) -> O
                 "another event of the same subject is being processed (its lock lapses at {until} ms)"
             ),
         )),
-        Ok(ClaimOutcome::NotNewer { newest }) if newest == sequence => Some(Outcome::Duplicate),
+        // The key answered first, so a subject mark at this very sequence was set by another
+        // event: a sequence conflict, which can never take effect either (see
+        // `Outcome::Stale`).
         Ok(ClaimOutcome::NotNewer { newest }) => Some(Outcome::Stale { sequence, newest }),
         Err(error) => Some(Outcome::retry(ReasonCode::Store, error.to_string())),
     }
@@ -412,9 +414,16 @@ mod tests {
     }
 
     #[test]
-    fn a_subject_mark_tells_a_duplicate_from_a_stale_event() {
+    fn a_subject_mark_makes_older_and_equal_sequences_stale() {
+        // Another event at the mark's own sequence: a conflict, stale like an older one.
         let at_mark = interpret_claim(Ok(ClaimOutcome::NotNewer { newest: 3 }), &claim(Some(3)));
-        assert_eq!(at_mark, Some(Outcome::Duplicate));
+        assert_eq!(
+            at_mark,
+            Some(Outcome::Stale {
+                sequence: 3,
+                newest: 3
+            })
+        );
         let older = interpret_claim(Ok(ClaimOutcome::NotNewer { newest: 5 }), &claim(Some(3)));
         assert_eq!(
             older,
