@@ -5,6 +5,7 @@
 //! cargo run -p shop-events -- check --against published-schemas/ [--current DIR]
 //!                                   [--mode backward|forward|full[-transitive]]
 //!                                   [--policy lenient|strict]
+//!                                   [--consumers DIR]...
 //! cargo run -p shop-events -- list
 //! ```
 //!
@@ -18,8 +19,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::Registry;
-use crate::compat::{self, Mode, Policy};
+use crate::compat::{self, LinkedUpcasts, Mode, Policy};
 use crate::registry::asyncapi::AsyncApiInfo;
+use crate::registry::consumers::{ConsumerManifest, check_consumers, rollout_order};
 
 /// The events crate the command line serves, as Cargo describes it.
 #[derive(Debug, Clone, Copy)]
@@ -84,6 +86,8 @@ pub enum Command {
         mode: Mode,
         /// The JSON Schema policy.
         policy: Policy,
+        /// Directories of consumer manifests: the release check of the versions to publish.
+        consumers: Vec<PathBuf>,
     },
     /// Print every type and version.
     List,
@@ -170,17 +174,40 @@ pub fn execute(
             current,
             mode,
             policy,
+            consumers,
         } => {
             let published = Registry::load(against).map_err(|e| e.to_string())?;
-            let current = match current {
-                Some(dir) => Registry::load(dir).map_err(|e| e.to_string())?,
-                None => registry(),
+            let (current, violations) = match current {
+                Some(dir) => {
+                    let current = Registry::load(dir).map_err(|e| e.to_string())?;
+                    note_unchecked_upcasters(&published, &current, out).map_err(write_err)?;
+                    let found = compat::check_registry(&published, &current, *mode, *policy);
+                    (current, found)
+                }
+                None => {
+                    let current = registry();
+                    let found = compat::check_registry_with_upcasts(
+                        &published,
+                        &current,
+                        *mode,
+                        *policy,
+                        &LinkedUpcasts,
+                    );
+                    (current, found)
+                }
             };
-            let violations = compat::check_registry(&published, &current, *mode, *policy);
             for violation in &violations {
                 writeln!(out, "{violation}").map_err(write_err)?;
             }
-            if violations.is_empty() {
+            let mut failed = !violations.is_empty();
+            if failed {
+                writeln!(
+                    out,
+                    "incompatible: {} ({mode}, {policy})",
+                    count(violations.len(), "violation")
+                )
+                .map_err(write_err)?;
+            } else {
                 writeln!(
                     out,
                     "compatible: {} event versions checked against {} published ({mode}, {policy})",
@@ -188,18 +215,77 @@ pub fn execute(
                     published.len()
                 )
                 .map_err(write_err)?;
-                Ok(ExitCode::SUCCESS)
-            } else {
-                writeln!(
-                    out,
-                    "incompatible: {} violations ({mode}, {policy})",
-                    violations.len()
-                )
-                .map_err(write_err)?;
-                Ok(ExitCode::from(1))
             }
+            if !consumers.is_empty() {
+                let mut manifests = Vec::new();
+                for dir in consumers {
+                    manifests.extend(ConsumerManifest::load_dir(dir).map_err(|e| e.to_string())?);
+                }
+                let unready = check_consumers(&current, &manifests);
+                for consumer in &unready {
+                    writeln!(out, "{consumer}").map_err(write_err)?;
+                }
+                if unready.is_empty() {
+                    writeln!(
+                        out,
+                        "consumers ready: every subscribed handler of {} accepts the newest \
+                         version of each type",
+                        count(manifests.len(), "service")
+                    )
+                    .map_err(write_err)?;
+                } else {
+                    failed = true;
+                    writeln!(
+                        out,
+                        "consumers not ready: {}; safe rollout order:",
+                        count(unready.len(), "handler")
+                    )
+                    .map_err(write_err)?;
+                    for (i, step) in rollout_order(&unready, package.name).iter().enumerate() {
+                        writeln!(out, "  {}. {step}", i + 1).map_err(write_err)?;
+                    }
+                }
+            }
+            Ok(if failed {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
     }
+}
+
+/// `n thing`, or `n things` for any other number than one.
+fn count(n: usize, thing: &str) -> String {
+    if n == 1 {
+        format!("1 {thing}")
+    } else {
+        format!("{n} {thing}s")
+    }
+}
+
+/// Says which new versions upcast from older ones: checking a registry directory, the check
+/// has no code to run their upcasters, and compares their schemas instead.
+fn note_unchecked_upcasters(
+    published: &Registry,
+    current: &Registry,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    for (event_type, version, entry) in current.iter() {
+        let (Some(from), None) = (entry.upcast_from, published.get(event_type, version)) else {
+            continue;
+        };
+        if published.versions_of(event_type).is_empty() {
+            continue;
+        }
+        writeln!(
+            out,
+            "note: {event_type} v{version} upcasts from v{from}, but a registry directory \
+             (--current) holds no code to run its upcasters: it is checked by schema instead; \
+             run the check from the events crate's own binary to check its upcasters"
+        )?;
+    }
+    Ok(())
 }
 
 /// Parses the arguments after the program name.
@@ -260,6 +346,9 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String
                 })
                 .transpose()?
                 .unwrap_or_default(),
+            consumers: std::iter::from_fn(|| take("--consumers"))
+                .map(PathBuf::from)
+                .collect(),
         },
         other => return Err(format!("unknown command `{other}`")),
     };
@@ -279,7 +368,9 @@ pub fn usage(program: &str) -> String {
            check --against DIR     compare this crate's event types with a published registry\n      \
                [--current DIR]     compare another registry directory instead\n      \
                [--mode MODE]       backward (default), forward, full, or one of them with -transitive\n      \
-               [--policy POLICY]   lenient (default: optional properties may come and go) or strict\n  \
+               [--policy POLICY]   lenient (default: optional properties may come and go) or strict\n      \
+               [--consumers DIR]   also check that every consumer manifest in DIR accepts the\n      \
+                                   newest version of each type (repeatable)\n  \
            list                    print every event type and version\n\
          \n\
          exit status: 0 ok, 1 incompatible changes found, 2 usage or file error"

@@ -2,6 +2,7 @@
 //! links.
 
 use schemars::generate::SchemaSettings;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use crate::Event;
@@ -35,6 +36,10 @@ pub struct EventRegistration {
     /// The subject of a JSON value of this type, if it is one and has a subject: lets tools
     /// that only have JSON (fixtures from schema examples) build complete envelopes.
     pub subject_of: fn(&Value) -> Option<String>,
+    /// Decodes data written at an older (or this) version as this type, through the upcast
+    /// chain, and writes it back as JSON: what the compatibility check runs on published
+    /// examples ([`upcast_json`]).
+    pub upcast: fn(u32, &RawValue) -> Result<Value, String>,
 }
 
 inventory::collect!(EventRegistration);
@@ -55,6 +60,14 @@ impl EventRegistration {
             (self.data_schema)(),
         )
     }
+}
+
+/// Decodes `data`, written at `version`, as `E` (upcasting an older version through the
+/// chain) and writes it back as JSON.
+pub fn upcast_json<E: Event>(version: u32, data: &RawValue) -> Result<Value, String> {
+    let event = E::decode_data(version, data).map_err(|error| error.to_string())?;
+    serde_json::to_value(&event)
+        .map_err(|error| format!("the upcast value did not serialize: {error}"))
 }
 
 /// Every event type and version linked into this program, sorted by type then version.

@@ -59,6 +59,7 @@ fn parses_every_command_and_option() {
             current: Some("new".into()),
             mode: Mode::FullTransitive,
             policy: Policy::Strict,
+            consumers: Vec::new(),
         })
     );
     assert_eq!(
@@ -68,6 +69,17 @@ fn parses_every_command_and_option() {
             current: None,
             mode: Mode::Backward,
             policy: Policy::Lenient,
+            consumers: Vec::new(),
+        })
+    );
+    assert_eq!(
+        parse(args("check --against old --consumers a --consumers b")),
+        Ok(Command::Check {
+            against: "old".into(),
+            current: None,
+            mode: Mode::Backward,
+            policy: Policy::Lenient,
+            consumers: vec!["a".into(), "b".into()],
         })
     );
     assert_eq!(parse(args("list")), Ok(Command::List));
@@ -160,6 +172,7 @@ fn check_passes_an_unchanged_registry_and_fails_an_edited_one() {
         current,
         mode: Mode::Backward,
         policy: Policy::Lenient,
+        consumers: Vec::new(),
     };
 
     let (code, report) = run(
@@ -200,7 +213,7 @@ fn check_passes_an_unchanged_registry_and_fails_an_edited_one() {
             .starts_with("cli.widget.made v1 /properties/size/type: published-version-modified"),
         "{report}"
     );
-    assert_eq!(lines[1], "incompatible: 1 violations (backward, lenient)");
+    assert_eq!(lines[1], "incompatible: 1 violation (backward, lenient)");
 }
 
 #[test]
@@ -210,6 +223,7 @@ fn check_of_a_missing_directory_is_a_clear_error() {
         current: None,
         mode: Mode::Backward,
         policy: Policy::Lenient,
+        consumers: Vec::new(),
     };
     let mut out = Vec::new();
     let error = execute(&command, PACKAGE, Registry::new, &mut out).expect_err("missing dir");

@@ -620,6 +620,7 @@ fn emit(input: &DeriveInput, attrs: &EventAttrs, subject: Option<&SubjectField>)
                 upcast_from: #from_version,
                 data_schema: #krate::schema::data_schema::<#ident>,
                 subject_of: #krate::schema::subject_of_json::<#ident>,
+                upcast: #krate::schema::upcast_json::<#ident>,
             }
         }
     }

@@ -29,12 +29,14 @@ mod registry_check;
 mod rule;
 mod shape;
 mod types;
+mod upcast;
 mod violation;
 mod walk;
 
 pub use mode::{Direction, Mode, ParseModeError, ParsePolicyError, Policy};
-pub use registry_check::check_registry;
+pub use registry_check::{check_registry, check_registry_with_upcasts};
 pub use rule::Rule;
+pub use upcast::{LinkedUpcasts, Upcasts};
 pub use violation::{SchemaViolation, Violation};
 
 use serde_json::Value;

@@ -72,11 +72,20 @@ pub enum Rule {
     /// A keyword the check does not model (e.g. `not`, `if`, `patternProperties`) changed;
     /// the check cannot prove the change safe.
     UncheckedKeywordChanged,
+    /// A new version upcasts from older ones, but its chain does not reach a published
+    /// version below it: consumers built with it would reject that version's data.
+    UpcastChainIncomplete,
+    /// A published example (or a sample) of an older version did not decode as that
+    /// version's type or its upcast failed (an error or a panic).
+    UpcasterFailed,
+    /// The upcast of a published example (or a sample) of an older version does not
+    /// validate against the new version's schema.
+    UpcastOutputInvalid,
 }
 
 impl Rule {
     /// Every rule, in the order the documentation lists them.
-    pub const ALL: [Rule; 22] = [
+    pub const ALL: [Rule; 25] = [
         Rule::PublishedVersionModified,
         Rule::PublishedVersionRemoved,
         Rule::PropertyRemoved,
@@ -99,6 +108,9 @@ impl Rule {
         Rule::PatternChanged,
         Rule::FormatChanged,
         Rule::UncheckedKeywordChanged,
+        Rule::UpcastChainIncomplete,
+        Rule::UpcasterFailed,
+        Rule::UpcastOutputInvalid,
     ];
 
     /// The stable kebab-case id, e.g. `property-removed`.
@@ -126,6 +138,9 @@ impl Rule {
             Rule::PatternChanged => "pattern-changed",
             Rule::FormatChanged => "format-changed",
             Rule::UncheckedKeywordChanged => "unchecked-keyword-changed",
+            Rule::UpcastChainIncomplete => "upcast-chain-incomplete",
+            Rule::UpcasterFailed => "upcaster-failed",
+            Rule::UpcastOutputInvalid => "upcast-output-invalid",
         }
     }
 
@@ -218,6 +233,18 @@ impl Rule {
             Rule::UncheckedKeywordChanged => {
                 "this keyword is not modelled by the check: review the change by hand and \
                  keep the old keyword if unsure"
+            }
+            Rule::UpcastChainIncomplete => {
+                "every published version must stay readable: make the chain reach it \
+                 (`upcast_from` the version just below, down to the oldest published)"
+            }
+            Rule::UpcasterFailed => {
+                "fix the `From` impl (or the older type) so that every published example \
+                 of the older version upcasts"
+            }
+            Rule::UpcastOutputInvalid => {
+                "the `From` impl builds data the new schema rejects: fill the new fields with \
+                 values the schema allows, or loosen its constraint"
             }
         }
     }

@@ -2,6 +2,7 @@
 //! links or those a published registry directory holds.
 
 pub mod asyncapi;
+pub mod consumers;
 pub mod dir;
 
 use std::collections::BTreeMap;

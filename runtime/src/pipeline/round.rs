@@ -34,9 +34,10 @@ struct Attempt<'r, E> {
 }
 
 /// How far an attempt got.
+// The call is large and the outcomes small, but attempts live in one vector for one round:
+// boxing the call would cost an allocation per record for nothing.
+#[allow(clippy::large_enum_variant)]
 enum Progress<E> {
-    /// Not claimed yet.
-    Unclaimed(Call<E>),
     /// Its lock is held; the handler has not run.
     Held(Call<E>),
     /// It ran (or was stopped from starting) while holding its lock, which must now be
@@ -54,42 +55,51 @@ struct Call<E> {
     cause: Arc<Cause>,
 }
 
-impl<'r, E> Attempt<'r, E> {
-    /// Takes a ready record out of its batch; `None` for a record that is not ready.
-    fn take(record: &'r mut Record<E>) -> Option<Self> {
-        if !matches!(record.stage, Stage::Ready(_)) {
-            return None;
-        }
-        let Stage::Ready(ready) = std::mem::replace(&mut record.stage, Stage::InRound) else {
-            unreachable!("the stage was just matched as ready");
-        };
-        let Ready {
-            envelope,
-            claim,
-            ctx,
-            cause,
-        } = *ready;
-        Some(Self {
-            record,
-            claim,
-            progress: Progress::Unclaimed(Call {
-                envelope,
-                ctx,
-                cause,
-            }),
-        })
-    }
+/// A ready record taken out of its batch for a round, before its claim is answered.
+struct Taken<'r, E> {
+    record: &'r mut Record<E>,
+    call: Call<E>,
+}
 
-    /// The attempt after the store answered its claim.
-    fn claimed(self, answer: Result<ClaimOutcome, StoreError>) -> Self {
-        let Progress::Unclaimed(call) = self.progress else {
-            return self;
-        };
-        let progress = match interpret_claim(answer, &self.claim) {
-            None => Progress::Held(call),
+/// Takes a ready record out of its batch, with its claim; `None` for a record that is not
+/// ready.
+fn take<E>(record: &mut Record<E>) -> Option<(Claim, Taken<'_, E>)> {
+    if !matches!(record.stage, Stage::Ready(_)) {
+        return None;
+    }
+    let Stage::Ready(ready) = std::mem::replace(&mut record.stage, Stage::InRound) else {
+        unreachable!("the stage was just matched as ready");
+    };
+    let Ready {
+        envelope,
+        claim,
+        ctx,
+        cause,
+    } = *ready;
+    let call = Call {
+        envelope,
+        ctx,
+        cause,
+    };
+    Some((claim, Taken { record, call }))
+}
+
+impl<'r, E> Attempt<'r, E> {
+    /// The attempt of a taken record once the store answered its claim.
+    fn claimed(
+        taken: Taken<'r, E>,
+        claim: Claim,
+        answer: Result<ClaimOutcome, StoreError>,
+    ) -> Self {
+        let progress = match interpret_claim(answer, &claim) {
+            None => Progress::Held(taken.call),
             Some(outcome) => Progress::Ended(outcome),
         };
-        Self { progress, ..self }
+        Self {
+            record: taken.record,
+            claim,
+            progress,
+        }
     }
 
     /// The attempt after its handler ran with `outcome`, or was stopped from starting.
@@ -115,12 +125,21 @@ impl<H: EventHandler> Pipeline<H> {
     ) where
         H::Events: 'r,
     {
-        let attempts: Vec<Attempt<'r, H::Events>> =
-            records.into_iter().filter_map(Attempt::take).collect();
-        if attempts.is_empty() {
+        // The claims go to the store as one slice, answered in the same order.
+        let (claims, taken): (Vec<Claim>, Vec<Taken<'r, H::Events>>) =
+            records.into_iter().filter_map(take).unzip();
+        if claims.is_empty() {
             return;
         }
-        let attempts = claim_all(attempts, store).await;
+        let mut answers = store.claim(&claims, now_millis()).await.into_iter();
+        let attempts: Vec<Attempt<'r, H::Events>> = claims
+            .into_iter()
+            .zip(taken)
+            // A store that answers fewer claims than it was asked leaves those unlocked.
+            .map(|(claim, taken)| {
+                Attempt::claimed(taken, claim, answers.next().unwrap_or_else(no_answer))
+            })
+            .collect();
         let attempts = if !attempts.iter().any(Attempt::is_held) {
             attempts
         } else if store.may_start_handler() {
@@ -187,8 +206,8 @@ impl<H: EventHandler> Pipeline<H> {
                     outcome
                 }
                 Progress::Ended(outcome) => outcome,
-                Progress::Unclaimed(_) | Progress::Held(_) => {
-                    unreachable!("every attempt of a round is claimed and run before it settles")
+                Progress::Held(_) => {
+                    unreachable!("every held attempt of a round runs before it settles")
                 }
             };
             finished.push((record, outcome));
@@ -247,21 +266,6 @@ async fn run_attempt<'r, H: EventHandler>(
         claim,
         progress: Progress::Ran(outcome),
     }
-}
-
-/// Sends the claims of a round in one store call and reads each answer.
-async fn claim_all<'r, E>(
-    attempts: Vec<Attempt<'r, E>>,
-    store: &DeadlineStore<'_>,
-) -> Vec<Attempt<'r, E>> {
-    // The store reads a slice of claims; the attempts keep theirs to settle with.
-    let claims: Vec<Claim> = attempts.iter().map(|a| a.claim.clone()).collect();
-    let mut answers = store.claim(&claims, now_millis()).await.into_iter();
-    attempts
-        .into_iter()
-        // A store that answers fewer claims than it was asked leaves those unlocked.
-        .map(|attempt| attempt.claimed(answers.next().unwrap_or_else(no_answer)))
-        .collect()
 }
 
 fn release_of(claim: Claim) -> Release {

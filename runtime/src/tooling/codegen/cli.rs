@@ -18,7 +18,12 @@ use tidings_events::Registry;
 use tidings_events::registry::asyncapi::AsyncApiInfo;
 use tidings_events::registry::dir::to_registry_json;
 
-use super::{accepted_types, asyncapi_document, filter_policy, fixtures, handlers_of_crate};
+use tidings_events::registry::consumers::manifest_file;
+
+use super::{
+    accepted_types, asyncapi_document, consumer_manifest, filter_policy, fixtures,
+    handlers_of_crate,
+};
 use crate::handler::HandlerRegistration;
 
 /// Defines `main` for a codegen binary over the handlers of a crate:
@@ -128,6 +133,21 @@ pub fn execute(
             let document = asyncapi_document(&registry, handlers, &info);
             write!(out, "{}", to_registry_json(&document)).map_err(write)
         }
+        ["consumers", "--out", dir] => {
+            let manifest = consumer_manifest(package, handlers);
+            let dir = Path::new(dir);
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
+            let path = dir.join(manifest_file(package));
+            std::fs::write(&path, manifest.to_json())
+                .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+            writeln!(
+                out,
+                "wrote the consumer manifest of {package} to {}",
+                path.display()
+            )
+            .map_err(write)
+        }
         ["fixtures", "--out", dir] => {
             let written = write_fixtures(handlers, Path::new(dir))?;
             writeln!(out, "wrote {written} fixtures to {dir}").map_err(write)
@@ -174,6 +194,8 @@ pub fn usage(program: &str) -> String {
            handlers               list the handlers with their options and accepted types\n  \
            filter-policy [NAME]   the SNS subscription filter policy of every handler, or of one\n  \
            asyncapi               the AsyncAPI 3.0 document: the event channels, send and receive operations\n  \
+           consumers --out DIR    write what every handler accepts (types, versions, upcasts) as\n                         \
+                                  DIR/{program}.consumers.json, for producers' `check --consumers`\n  \
            fixtures --out DIR     write sample SQS, SNS and SNS-to-SQS invocations of every handler"
     )
 }

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 use tidings_events::registry::asyncapi::{AsyncApiInfo, channel_id};
+use tidings_events::registry::consumers::{AcceptedVersions, ConsumerHandler, ConsumerManifest};
 use tidings_events::schema::{EventRegistration, registrations as event_registrations};
 use tidings_events::{Attributes, Envelope, JSON_CONTENT_TYPE, Registry};
 
@@ -92,6 +93,26 @@ pub fn receive_operations(
         }
     }
     operations
+}
+
+/// What `handlers` accept, as the consumer manifest of `service` that producers check the
+/// versions they publish against (`check --consumers`).
+pub fn consumer_manifest(service: &str, handlers: &[&HandlerRegistration]) -> ConsumerManifest {
+    let handlers = handlers
+        .iter()
+        .map(|handler| ConsumerHandler {
+            name: handler.name.to_owned(),
+            accepts: (handler.accepted)()
+                .into_iter()
+                .map(|accepted| AcceptedVersions {
+                    event_type: accepted.event_type.to_owned(),
+                    upcasts_to: accepted.versions.iter().copied().max().unwrap_or_default(),
+                    versions: accepted.versions,
+                })
+                .collect(),
+        })
+        .collect();
+    ConsumerManifest::new(service, handlers)
 }
 
 /// One generated sample invocation.
