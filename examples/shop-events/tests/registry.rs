@@ -162,3 +162,53 @@ fn asyncapi_document_is_valid_against_the_asyncapi_3_schema() {
         );
     }
 }
+
+/// The manifests of the services that consume the shop's events: the shop's own.
+fn consumer_manifests() -> Vec<tidings_events::registry::consumers::ConsumerManifest> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shop/consumers");
+    tidings_events::registry::consumers::ConsumerManifest::load_dir(&dir)
+        .expect("examples/shop/consumers holds the shop's consumer manifest")
+}
+
+/// The release check the shop runs before shipping its events: every subscribed handler
+/// accepts the version of each type that the code publishes.
+#[test]
+fn every_consumer_accepts_the_versions_the_shop_publishes() {
+    use tidings_events::registry::consumers::check_consumers;
+    assert_eq!(check_consumers(&current(), &consumer_manifests()), []);
+}
+
+/// Shipping a version no consumer knows yet is caught before it is published, naming each
+/// consumer that would dead-letter it and the order to deploy in.
+#[test]
+fn a_version_the_consumers_do_not_know_names_them_and_the_rollout_order() {
+    use tidings_events::registry::consumers::{check_consumers, rollout_order};
+    let mut next = current();
+    let v2 = next
+        .get("shop.order.placed", 2)
+        .expect("the shop publishes shop.order.placed v2")
+        .clone();
+    next.insert(
+        "shop.order.placed",
+        3,
+        tidings_events::RegistryEntry {
+            upcast_from: Some(2),
+            ..v2
+        },
+    );
+    let unready = check_consumers(&next, &consumer_manifests());
+    let handlers: Vec<&str> = unready.iter().map(|u| u.handler.as_str()).collect();
+    assert_eq!(handlers, ["analytics", "email", "inventory"]);
+    assert!(
+        unready
+            .iter()
+            .all(|u| u.version == 3 && u.accepts == [1, 2])
+    );
+    assert_eq!(
+        rollout_order(&unready, "shop-events"),
+        [
+            "deploy consumer `shop` accepting shop.order.placed v3",
+            "then deploy producer `shop-events`, which publishes them"
+        ]
+    );
+}

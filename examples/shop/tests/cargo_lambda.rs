@@ -16,11 +16,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-/// The consumers and the fixture deliveries they are fed by: their queues hold raw
-/// envelopes, or SNS notifications when a subscription is not raw. (The `.sns.json`
-/// fixtures are for functions SNS invokes directly; these read SQS.)
+/// The consumers. Their fixtures are for the deliveries their SQS trigger takes: raw
+/// envelopes, or SNS notifications when a subscription is not raw.
 const CONSUMERS: &[&str] = &["analytics", "email", "inventory", "payments"];
-const SQS_DELIVERIES: &[&str] = &["sqs.json", "sns-via-sqs.json"];
 
 /// How long one invocation may take: the first one of each function waits for `cargo run`.
 const INVOKE_DEADLINE: Duration = Duration::from_secs(600);
@@ -266,7 +264,7 @@ fn cargo_lambda_watch_serves_every_consumer_with_its_fixtures() {
     // One consumer end to end: a valid fixture is processed, and a batch with a bad record
     // reports exactly that record, while its valid neighbour (already processed: a
     // duplicate) is acknowledged.
-    let fixture = fixtures.join("analytics/shop.order.placed.sqs.json");
+    let fixture = fixtures.join("analytics/shop.order.placed.v2.sqs.json");
     assert_eq!(
         watch.invoke("analytics", &fixture),
         json!({"batchItemFailures": []}),
@@ -305,26 +303,32 @@ fn cargo_lambda_watch_serves_every_consumer_with_its_fixtures() {
         .expect("the binary watch ran exists");
     assert_eq!(ran, built_dir.join("analytics"));
 
-    // Every consumer, with each of its SQS-delivered fixtures.
+    // Every consumer, with each of its fixtures: each ends as its outcomes.json says, a
+    // rejected record reported as failed (no dead-letter queue is configured here).
     for consumer in CONSUMERS {
-        let mut fixtures_of: Vec<PathBuf> = std::fs::read_dir(fixtures.join(consumer))
-            .unwrap_or_else(|e| panic!("examples/shop/fixtures/{consumer} is missing: {e}"))
-            .map(|entry| entry.expect("directory entry").path())
-            .filter(|path| {
-                let name = path.file_name().unwrap_or_default().to_string_lossy();
-                SQS_DELIVERIES
-                    .iter()
-                    .any(|delivery| name.ends_with(&format!(".{delivery}")))
-            })
-            .collect();
-        fixtures_of.sort();
-        assert!(!fixtures_of.is_empty(), "{consumer} has no SQS fixtures");
-        for fixture in fixtures_of {
+        let dir = fixtures.join(consumer);
+        let outcomes: std::collections::BTreeMap<String, String> = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("outcomes.json"))
+                .unwrap_or_else(|e| panic!("examples/shop/fixtures/{consumer}/outcomes.json: {e}")),
+        )
+        .expect("outcomes.json maps fixtures to outcomes");
+        assert!(!outcomes.is_empty(), "{consumer} has no fixtures");
+        for (file, expected) in outcomes {
+            let fixture = dir.join(&file);
+            let payload: Value = serde_json::from_str(
+                &std::fs::read_to_string(&fixture).expect("the fixture is readable"),
+            )
+            .expect("the fixture is JSON");
+            let message_id = payload["Records"][0]["messageId"].clone();
+            let failures = if expected == "processed" {
+                json!([])
+            } else {
+                json!([{"itemIdentifier": message_id}])
+            };
             assert_eq!(
                 watch.invoke(consumer, &fixture),
-                json!({"batchItemFailures": []}),
-                "{consumer} did not process {}",
-                fixture.display()
+                json!({"batchItemFailures": failures}),
+                "{consumer} did not end {file} as {expected}"
             );
         }
     }

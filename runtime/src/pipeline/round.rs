@@ -125,9 +125,16 @@ impl<H: EventHandler> Pipeline<H> {
     ) where
         H::Events: 'r,
     {
-        // The claims go to the store as one slice, answered in the same order.
-        let (claims, taken): (Vec<Claim>, Vec<Taken<'r, H::Events>>) =
-            records.into_iter().filter_map(take).unzip();
+        // The claims go to the store as one slice, answered in the same order. Sized up
+        // front: a batch's records are few and large, and growing would copy them.
+        let records = records.into_iter();
+        let most = records.size_hint().1.unwrap_or(0);
+        let mut claims = Vec::with_capacity(most);
+        let mut taken: Vec<Taken<'r, H::Events>> = Vec::with_capacity(most);
+        for (claim, record) in records.filter_map(take) {
+            claims.push(claim);
+            taken.push(record);
+        }
         if claims.is_empty() {
             return;
         }
@@ -187,7 +194,7 @@ impl<H: EventHandler> Pipeline<H> {
     async fn settle(&self, attempts: Vec<Attempt<'_, H::Events>>, store: &DeadlineStore<'_>) {
         // One clock read serves the round: its records complete together.
         let expires_at = self.completion_expiry();
-        let mut completions = Vec::new();
+        let mut completions = Vec::with_capacity(attempts.len());
         let mut releases = Vec::new();
         let mut finished = Vec::with_capacity(attempts.len());
         for Attempt {

@@ -158,7 +158,12 @@ pub fn execute(
     }
 }
 
-/// Writes every fixture of `handlers` under `dir`; returns how many.
+/// The file beside each handler's fixtures that says what each must come to.
+pub const OUTCOMES_FILE: &str = "outcomes.json";
+
+/// Writes every fixture of `handlers` under `dir`, one directory per handler, with the
+/// outcome each must produce in its [`OUTCOMES_FILE`]; returns how many fixtures. A
+/// handler's directory is generated whole: the JSON files already in it are replaced.
 pub fn write_fixtures(handlers: &[&HandlerRegistration], dir: &Path) -> Result<usize, String> {
     let mut count = 0;
     for handler in handlers {
@@ -171,18 +176,42 @@ pub fn write_fixtures(handlers: &[&HandlerRegistration], dir: &Path) -> Result<u
                 accepted_types(handler)
             ));
         }
+        let handler_dir = dir.join(handler.name);
+        clear_json_files(&handler_dir)?;
+        std::fs::create_dir_all(&handler_dir)
+            .map_err(|e| format!("cannot create `{}`: {e}", handler_dir.display()))?;
+        let mut outcomes = Map::new();
         for fixture in generated {
             let path: PathBuf = dir.join(&fixture.name);
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| format!("cannot create `{}`: {e}", parent.display()))?;
-            }
             std::fs::write(&path, to_registry_json(&fixture.payload))
                 .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+            let file = path
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            outcomes.insert(file, Value::String(fixture.expected));
             count += 1;
         }
+        let path = handler_dir.join(OUTCOMES_FILE);
+        std::fs::write(&path, to_registry_json(&outcomes))
+            .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
     }
     Ok(count)
+}
+
+/// Removes the `.json` files of `dir`, if it exists: an earlier generation's fixtures.
+fn clear_json_files(dir: &Path) -> Result<(), String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "json") {
+            std::fs::remove_file(&path)
+                .map_err(|e| format!("cannot remove `{}`: {e}", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// The usage text.
@@ -196,6 +225,8 @@ pub fn usage(program: &str) -> String {
            asyncapi               the AsyncAPI 3.0 document: the event channels, send and receive operations\n  \
            consumers --out DIR    write what every handler accepts (types, versions, upcasts) as\n                         \
                                   DIR/{program}.consumers.json, for producers' `check --consumers`\n  \
-           fixtures --out DIR     write sample SQS, SNS and SNS-to-SQS invocations of every handler"
+           fixtures --out DIR     write sample invocations of every handler for the deliveries its\n                         \
+                                  trigger takes (each version, an unknown one, a malformed body),\n                         \
+                                  with the outcome each must produce in HANDLER/outcomes.json"
     )
 }

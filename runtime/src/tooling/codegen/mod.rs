@@ -6,6 +6,7 @@
 pub mod cli;
 
 use std::collections::BTreeMap;
+use std::time::SystemTime;
 
 use serde_json::{Map, Value, json};
 use tidings_events::registry::asyncapi::{AsyncApiInfo, channel_id};
@@ -14,12 +15,8 @@ use tidings_events::schema::{EventRegistration, registrations as event_registrat
 use tidings_events::{Attributes, Envelope, JSON_CONTENT_TYPE, Registry};
 
 use crate::HandlerRegistration;
-use crate::testing::{Batch, BatchKind};
+use crate::testing::{Batch, BatchKind, TestRecord};
 use crate::transport::message_attribute;
-
-/// The time fixtures are stamped with, so that regenerated fixtures are byte-identical:
-/// 2026-01-01T00:00:00Z.
-pub const FIXTURE_TIME_MS: u64 = 1_767_225_600_000;
 
 /// The `source` of fixture events.
 pub const FIXTURE_SOURCE: &str = "tidings/fixtures";
@@ -115,66 +112,181 @@ pub fn consumer_manifest(service: &str, handlers: &[&HandlerRegistration]) -> Co
     ConsumerManifest::new(service, handlers)
 }
 
-/// One generated sample invocation.
+/// One generated sample invocation, and what the handler must make of it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fixture {
-    /// The file name: `{handler}/{type}.{delivery}.json`.
+    /// The file name: `{handler}/{type}.{case}.{delivery}.json`, or
+    /// `{handler}/malformed.{delivery}.json` for the body that is no envelope.
     pub name: String,
     /// The invocation payload Lambda would send.
     pub payload: Value,
+    /// The outcome its one record must end with, as [`expected_outcome`] words it.
+    pub expected: String,
 }
 
-/// Sample invocations of `handler`: for each accepted type, an SQS, an SNS and an
-/// SNS-to-SQS invocation carrying a valid envelope of the newest version, built from the
-/// first example of its schema. Types without a schema example get no fixture.
-pub fn fixtures(handler: &HandlerRegistration) -> Vec<Fixture> {
-    let events = event_registrations();
-    let mut fixtures = Vec::new();
-    for accepted in (handler.accepted)() {
-        let Some(newest) = accepted.versions.iter().max() else {
-            continue;
-        };
-        let Some(registration) = events
-            .iter()
-            .find(|r| r.event_type == accepted.event_type && r.version == *newest)
-        else {
-            continue;
-        };
-        let Some(envelope) = example_envelope(registration) else {
-            continue;
-        };
-        for (delivery, suffix) in [
+/// The fixture cases of an accepted type, each a version of its data: the newest (processed),
+/// each older version with a schema example (processed, upcast), and the version after the
+/// newest (rejected as unsupported).
+enum Case {
+    /// The newest version the handler knows.
+    Newest(u32),
+    /// An older version, upcast.
+    Older(u32),
+    /// A version the handler does not know.
+    Unknown(u32),
+}
+
+/// The words an outcome is expected as: `processed`, or `rejected (reason-code)`.
+pub fn expected_outcome(outcome: &crate::Outcome) -> String {
+    match outcome {
+        crate::Outcome::Rejected { reason, .. } => format!("rejected ({})", reason.code),
+        crate::Outcome::Retry(reason) => format!("retry ({})", reason.code),
+        other => other.name().to_owned(),
+    }
+}
+
+/// The deliveries a handler's trigger takes: SQS records (raw envelopes, or SNS notifications
+/// of a subscription without raw delivery), SNS invocations, or all three.
+fn deliveries(trigger: crate::Trigger) -> &'static [(BatchKind, &'static str)] {
+    match trigger {
+        crate::Trigger::Sqs => &[
+            (BatchKind::Sqs, "sqs"),
+            (BatchKind::SnsViaSqs, "sns-via-sqs"),
+        ],
+        crate::Trigger::Sns => &[(BatchKind::Sns, "sns")],
+        crate::Trigger::Auto => &[
             (BatchKind::Sqs, "sqs"),
             (BatchKind::Sns, "sns"),
             (BatchKind::SnsViaSqs, "sns-via-sqs"),
-        ] {
-            let batch = Batch::new(delivery)
-                .sent_at(FIXTURE_TIME_MS)
-                .event(&envelope);
-            fixtures.push(Fixture {
-                name: format!("{}/{}.{suffix}.json", handler.name, accepted.event_type),
-                payload: batch.to_json(),
-            });
+        ],
+    }
+}
+
+/// Sample invocations of `handler`, one record each, for the deliveries its trigger takes:
+/// per accepted type, the newest version (from the first example of its schema), each older
+/// version with an example (upcast), and an unknown version; and one body that is no
+/// envelope. Every fixture has its own event id, subject and sequence, so that invoking them
+/// one after the other runs each (none is a duplicate or stale); times are when they were
+/// generated. Types without a schema example get no fixture.
+pub fn fixtures(handler: &HandlerRegistration) -> Vec<Fixture> {
+    fixtures_at(handler, SystemTime::now())
+}
+
+/// [`fixtures`], generated at `now`.
+pub fn fixtures_at(handler: &HandlerRegistration, now: SystemTime) -> Vec<Fixture> {
+    let events = event_registrations();
+    let now_ms = crate::store::to_millis(now);
+    let mut fixtures = Vec::new();
+    let mut sequence = 0;
+    for accepted in (handler.accepted)() {
+        let Some(&newest) = accepted.versions.iter().max() else {
+            continue;
+        };
+        let registration_of = |version: u32| {
+            events
+                .iter()
+                .find(|r| r.event_type == accepted.event_type && r.version == version)
+        };
+        let mut cases = vec![Case::Newest(newest)];
+        cases.extend(
+            accepted
+                .versions
+                .iter()
+                .filter(|v| **v < newest)
+                .map(|v| Case::Older(*v)),
+        );
+        cases.push(Case::Unknown(newest + 1));
+        for case in cases {
+            let (version, label, expected) = match case {
+                Case::Newest(v) => (v, format!("v{v}"), "processed".to_owned()),
+                Case::Older(v) => (v, format!("v{v}-upcast"), "processed".to_owned()),
+                Case::Unknown(v) => (
+                    v,
+                    format!("v{v}-unknown"),
+                    "rejected (unsupported-version)".to_owned(),
+                ),
+            };
+            // An unknown version carries the newest version's data: only its number is new.
+            let example_version = if let Case::Unknown(_) = case {
+                newest
+            } else {
+                version
+            };
+            let Some(registration) = registration_of(example_version) else {
+                continue;
+            };
+            for (delivery, suffix) in deliveries(handler.options.trigger) {
+                sequence += 1;
+                let name = format!(
+                    "{}/{}.{label}.{suffix}.json",
+                    handler.name, accepted.event_type
+                );
+                let Some(mut envelope) = example_envelope(registration, &name, sequence, now)
+                else {
+                    continue;
+                };
+                envelope.attributes.data_version = version;
+                let batch = Batch::new(*delivery)
+                    .sent_at(now_ms)
+                    .record(TestRecord::event(&envelope).message_id(format!("fixture-{sequence}")));
+                fixtures.push(Fixture {
+                    name,
+                    payload: batch.to_json(),
+                    expected: expected.clone(),
+                });
+            }
         }
+    }
+    if fixtures.is_empty() {
+        return fixtures;
+    }
+    for (delivery, suffix) in deliveries(handler.options.trigger) {
+        sequence += 1;
+        let batch = Batch::new(*delivery).sent_at(now_ms).record(
+            TestRecord::raw("{ this is no envelope").message_id(format!("fixture-{sequence}")),
+        );
+        fixtures.push(Fixture {
+            name: format!("{}/malformed.{suffix}.json", handler.name),
+            payload: batch.to_json(),
+            expected: "rejected (envelope)".to_owned(),
+        });
     }
     fixtures
 }
 
-/// A valid envelope of a registered event, from the first example of its schema, with a
-/// stable id and time so that fixtures are the same on every run.
-pub fn example_envelope(registration: &EventRegistration) -> Option<Envelope<Value>> {
+/// A valid envelope of a registered event, from the first example of its schema, made
+/// distinct as fixture `n` of a handler: the id is derived from `name`, string fields that
+/// hold the subject get `-{n}` (the subject, and fields keyed on it, differ from every
+/// other fixture's), the sequence is `n`, the time `now`.
+pub fn example_envelope(
+    registration: &EventRegistration,
+    name: &str,
+    n: u64,
+    now: SystemTime,
+) -> Option<Envelope<Value>> {
     let schema = (registration.data_schema)();
-    let data = schema.get("examples")?.as_array()?.first()?.clone();
+    let mut data = schema.get("examples")?.as_array()?.first()?.clone();
+    let subject = (registration.subject_of)(&data).map(|subject| {
+        let distinct = format!("{subject}-{n}");
+        if let Some(fields) = data.as_object_mut() {
+            for value in fields.values_mut() {
+                if value.as_str() == Some(subject.as_str()) {
+                    *value = Value::String(distinct.clone());
+                }
+            }
+        }
+        distinct
+    });
     let attributes = Attributes {
-        id: fixture_id(registration.event_type, registration.version),
+        id: fixture_id(name),
         source: FIXTURE_SOURCE.to_owned(),
         event_type: registration.event_type.to_owned(),
-        time: chrono::DateTime::from_timestamp_millis(FIXTURE_TIME_MS as i64),
-        subject: (registration.subject_of)(&data),
+        time: Some(chrono::DateTime::<chrono::Utc>::from(now)),
+        subject,
         data_content_type: Some(JSON_CONTENT_TYPE.to_owned()),
         data_schema: Some(registration.schema_id.to_owned()),
         data_version: registration.version,
-        sequence: Some(1),
+        sequence: Some(n),
         correlation_id: None,
         causation_id: None,
         traceparent: None,
@@ -183,9 +295,9 @@ pub fn example_envelope(registration: &EventRegistration) -> Option<Envelope<Val
     Some(Envelope { attributes, data })
 }
 
-/// A stable, UUID-shaped id for the fixture of a type and version.
-fn fixture_id(event_type: &str, version: u32) -> String {
-    let digest = xxhash_rust::xxh3::xxh3_128(format!("{event_type}:{version}").as_bytes());
+/// A stable, UUID-shaped id for the fixture called `name`.
+fn fixture_id(name: &str) -> String {
+    let digest = xxhash_rust::xxh3::xxh3_128(name.as_bytes());
     let hex = format!("{digest:032x}");
     format!(
         "{}-{}-{}-{}-{}",
