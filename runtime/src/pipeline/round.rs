@@ -40,6 +40,8 @@ struct Attempt<'r, E> {
 enum Progress<E> {
     /// Its lock is held; the handler has not run.
     Held(Call<E>),
+    /// Its handler is running; the call went to it.
+    Running,
     /// It ran (or was stopped from starting) while holding its lock, which must now be
     /// completed or released.
     Ran(Outcome),
@@ -150,7 +152,9 @@ impl<H: EventHandler> Pipeline<H> {
         let attempts = if !attempts.iter().any(Attempt::is_held) {
             attempts
         } else if store.may_start_handler() {
-            self.run_held(attempts).await
+            let mut attempts = attempts;
+            self.run_held(&mut attempts).await;
+            attempts
         } else {
             // The claims came back inside the deadline margin: no handler may start now.
             attempts
@@ -165,27 +169,36 @@ impl<H: EventHandler> Pipeline<H> {
     }
 
     /// Runs the handler of every held attempt, at most `concurrency` at once.
-    async fn run_held<'r>(
-        &self,
-        attempts: Vec<Attempt<'r, H::Events>>,
-    ) -> Vec<Attempt<'r, H::Events>> {
-        let held = attempts.iter().filter(|a| a.is_held()).count();
+    async fn run_held(&self, attempts: &mut [Attempt<'_, H::Events>]) {
         let limit = self.options.concurrency.max(1);
         let margin = self.options.deadline_margin;
         let handler = &self.handler;
         let state = &*self.state;
-        // A named async fn per attempt, collected in a loop: a closure over attempts, which
-        // borrow their records, makes the compiler unable to prove the batch future `Send`.
+        // Each run owns its call and nothing else, which keeps its future small (the batch
+        // allocates them side by side) and `Send` (a future borrowing the attempts, which
+        // borrow their records, is one the compiler cannot prove `Send`).
         let mut runs = Vec::with_capacity(attempts.len());
-        for attempt in attempts {
-            runs.push(run_attempt(handler, state, margin, attempt));
+        for attempt in attempts.iter_mut().filter(|a| a.is_held()) {
+            let Progress::Held(call) = std::mem::replace(&mut attempt.progress, Progress::Running)
+            else {
+                unreachable!("only held attempts are taken to run");
+            };
+            runs.push(
+                run_call(handler, state, margin, call).instrument(attempt.record.span.clone()),
+            );
         }
-        if held <= limit {
+        let outcomes: Vec<Outcome> = if runs.len() <= limit {
             // Within the bound every call runs at once, as `buffered` would run them; a small
             // join keeps them in one allocation rather than a task each.
             join_all(runs).await
         } else {
             stream::iter(runs).buffered(limit).collect().await
+        };
+        let running = attempts
+            .iter_mut()
+            .filter(|a| matches!(a.progress, Progress::Running));
+        for (attempt, outcome) in running.zip(outcomes) {
+            attempt.progress = Progress::Ran(outcome);
         }
     }
 
@@ -213,7 +226,7 @@ impl<H: EventHandler> Pipeline<H> {
                     outcome
                 }
                 Progress::Ended(outcome) => outcome,
-                Progress::Held(_) => {
+                Progress::Held(_) | Progress::Running => {
                     unreachable!("every held attempt of a round runs before it settles")
                 }
             };
@@ -243,36 +256,14 @@ impl<H: EventHandler> Pipeline<H> {
     }
 }
 
-/// Runs the handler of a held attempt; any other attempt is returned as it is.
-async fn run_attempt<'r, H: EventHandler>(
+/// Runs the handler on one call. A named async fn rather than a closure: see `run_held`.
+async fn run_call<H: EventHandler>(
     handler: &H,
     state: &H::State,
     margin: std::time::Duration,
-    attempt: Attempt<'r, H::Events>,
-) -> Attempt<'r, H::Events> {
-    let Attempt {
-        record,
-        claim,
-        progress,
-    } = attempt;
-    let call = match progress {
-        Progress::Held(call) => call,
-        progress => {
-            return Attempt {
-                record,
-                claim,
-                progress,
-            };
-        }
-    };
-    let outcome = run::call(handler, state, call.envelope, call.cause, &call.ctx, margin)
-        .instrument(record.span.clone())
-        .await;
-    Attempt {
-        record,
-        claim,
-        progress: Progress::Ran(outcome),
-    }
+    call: Call<H::Events>,
+) -> Outcome {
+    run::call(handler, state, call.envelope, call.cause, &call.ctx, margin).await
 }
 
 fn release_of(claim: Claim) -> Release {
