@@ -54,20 +54,24 @@ ensure_venv() {
     fi
 }
 
-# The deploy and local-workflow tools, also from PyPI, pinned, in the same venv: cfn-lint
+# The deploy, local-workflow and interop tools, also from PyPI, pinned, in the same venv: cfn-lint
 # checks template.yaml against the CloudFormation and SAM specifications offline, and
 # cargo-lambda (a binary wheel: no Zig or Docker needed for `watch` and `invoke`) runs the
 # shop's consumers locally and in their test. moto also depends on cfn-lint, so the pin here
 # is what both get.
 CFN_LINT_VERSION=1.58.0
 CARGO_LAMBDA_VERSION=1.9.2
+# datamodel-code-generator generates Python types from the shop's published schemas, as a team
+# that consumes its events in Python would (the cross-language test); it brings pydantic.
+DATAMODEL_CODEGEN_VERSION=0.89.0
 
 # The version of the Python distribution $1 installed in .venv, or nothing.
 venv_package_version() {
     "$VENV/bin/python" -c 'import importlib.metadata as m, sys; print(m.version(sys.argv[1]))' "$1" 2>/dev/null || true
 }
 
-# Installs the pinned cfn-lint and cargo-lambda into .venv when they are not there at those
+# Installs the pinned cfn-lint, cargo-lambda and datamodel-code-generator into .venv when they
+# are not there at those
 # versions, and puts .venv/bin on PATH so that `cargo lambda` (cargo finds subcommands on
 # PATH) and the tests that drive it find them. Quiet when there is nothing to do.
 ensure_dev_tools() {
@@ -78,6 +82,9 @@ ensure_dev_tools() {
     fi
     if [[ $(venv_package_version cargo-lambda) != "$CARGO_LAMBDA_VERSION" || ! -x $VENV/bin/cargo-lambda ]]; then
         wanted+=("cargo-lambda==$CARGO_LAMBDA_VERSION")
+    fi
+    if [[ $(venv_package_version datamodel-code-generator) != "$DATAMODEL_CODEGEN_VERSION" || ! -x $VENV/bin/datamodel-codegen ]]; then
+        wanted+=("datamodel-code-generator==$DATAMODEL_CODEGEN_VERSION")
     fi
     if ((${#wanted[@]})); then
         say "installing ${wanted[*]} into .venv"
