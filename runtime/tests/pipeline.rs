@@ -1011,16 +1011,21 @@ async fn superseded_events_follow_the_newest_of_their_subject_in_a_batch() {
     );
     assert_eq!(ledger.applied(&subject), [3]);
 
-    // A rejected newest event will never run: the older ones are retried too.
+    // A rejected newest event took the subject's mark with its claim: the older ones can
+    // never take effect, so they are stale now rather than retried to be stale later.
     let subject = unique("item");
     let (e1, e2) = (ok_item(&subject, 1), item(&subject, 2, vec![Step::Reject]));
     let result = invoke(&pipeline, &Batch::sqs().event(&e1).event(&e2)).await;
-    assert_retry(
+    assert_eq!(
         result.outcomes()[0],
-        ReasonCode::BatchSibling,
-        SIBLING_NEWER_FAILED,
+        &Outcome::Stale {
+            sequence: 1,
+            newest: 2
+        }
     );
     assert_eq!(result.outcomes()[1].name(), "rejected");
+    let again = invoke(&pipeline, &Batch::sqs().event(&e1)).await;
+    assert_eq!(again.outcomes()[0], result.outcomes()[0]);
 }
 
 #[tokio::test]

@@ -195,8 +195,8 @@ impl fmt::Display for Unready {
         write!(
             f,
             "{} v{}: consumer `{}` (handler `{}`) accepts {} only, and would reject v{} as an \
-             unsupported version (to its dead-letter queue) — deploy `{}` with a type of v{} \
-             (`upcast_from` the version it has) before publishing it",
+             unsupported version (to its dead-letter queue) — deploy `{}` with event types \
+             that accept v{} before publishing it",
             self.event_type,
             self.version,
             self.service,
@@ -245,8 +245,9 @@ pub fn check_consumers(current: &Registry, manifests: &[ConsumerManifest]) -> Ve
 }
 
 /// The safe order to ship in when `unready` is not empty: the consuming services to deploy
-/// first (each once, in order of name), then the producer.
-pub fn rollout_order(unready: &[Unready], producer: &str) -> Vec<String> {
+/// first (each once, in order of name), then the services that publish the types of
+/// `contract` (the events crate the versions come from).
+pub fn rollout_order(unready: &[Unready], contract: &str) -> Vec<String> {
     let mut services: Vec<String> = unready.iter().map(|u| u.service.clone()).collect();
     services.sort();
     services.dedup();
@@ -267,7 +268,7 @@ pub fn rollout_order(unready: &[Unready], producer: &str) -> Vec<String> {
         })
         .collect();
     steps.push(format!(
-        "then deploy producer `{producer}`, which publishes them"
+        "then deploy the producers built with `{contract}`, which publish them"
     ));
     steps
 }
@@ -337,7 +338,7 @@ mod tests {
             rollout_order(&unready, "orders"),
             [
                 "deploy consumer `billing` accepting shop.order.placed v2",
-                "then deploy producer `orders`, which publishes them"
+                "then deploy the producers built with `orders`, which publish them"
             ]
         );
         assert!(unready[0].to_string().starts_with(

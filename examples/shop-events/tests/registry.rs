@@ -208,7 +208,7 @@ fn a_version_the_consumers_do_not_know_names_them_and_the_rollout_order() {
         rollout_order(&unready, "shop-events"),
         [
             "deploy consumer `shop` accepting shop.order.placed v3",
-            "then deploy producer `shop-events`, which publishes them"
+            "then deploy the producers built with `shop-events`, which publish them"
         ]
     );
 }

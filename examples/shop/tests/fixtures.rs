@@ -18,24 +18,44 @@ fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
 
-/// The outcome the one record of `payload` ends with in `handler`, on a fresh shop.
-async fn outcome_of<H: EventHandler<State = shop::Services>>(
+/// Runs every fixture of `outcomes`, one after the other, through one pipeline of
+/// `handler` on one shop, as `cargo lambda invoke` does against one running function: each
+/// has its own event id, subject and key, so none is a duplicate or stale, and each must
+/// end as promised.
+async fn check_in_sequence<H: EventHandler<State = shop::Services>>(
+    consumer: &str,
     handler: H,
-    payload: Value,
-) -> Outcome {
-    let invocation: Invocation =
-        serde_json::from_value(payload).expect("a fixture is an invocation Lambda sends");
+    dir: &Path,
+    outcomes: &BTreeMap<String, String>,
+) {
     let shop = MemoryServices::demo();
     let pipeline = Pipeline::with_state(handler, shop.services());
-    let event = tidings::lambda::event(
-        invocation,
-        "fixture",
-        SystemTime::now() + Duration::from_secs(60),
-    );
-    let answer = pipeline.invoke(event).await;
-    assert!(answer.response.is_ok(), "{:?}", answer.response);
-    assert_eq!(answer.batch.records.len(), 1, "a fixture holds one record");
-    answer.batch.records[0].outcome.clone()
+    for (file, expected) in outcomes {
+        let payload: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(file)).expect("the fixture is readable"),
+        )
+        .expect("the fixture is JSON");
+        let invocation: Invocation =
+            serde_json::from_value(payload).expect("a fixture is an invocation Lambda sends");
+        let event = tidings::lambda::event(
+            invocation,
+            "fixture",
+            SystemTime::now() + Duration::from_secs(60),
+        );
+        let answer = pipeline.invoke(event).await;
+        assert!(
+            answer.response.is_ok(),
+            "{consumer}/{file}: {:?}",
+            answer.response
+        );
+        assert_eq!(answer.batch.records.len(), 1, "a fixture holds one record");
+        let outcome: &Outcome = &answer.batch.records[0].outcome;
+        assert_eq!(
+            &expected_outcome(outcome),
+            expected,
+            "{consumer}/{file} ended {outcome:?}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -58,23 +78,18 @@ async fn every_fixture_ends_with_the_outcome_it_promises() {
                 "{consumer} has no fixture that ends {kind}"
             );
         }
-        for (file, expected) in &outcomes {
-            let payload: Value = serde_json::from_str(
-                &std::fs::read_to_string(dir.join(file)).expect("the fixture is readable"),
-            )
-            .expect("the fixture is JSON");
-            let outcome = match *consumer {
-                "analytics" => outcome_of(shop::analytics::analytics, payload).await,
-                "email" => outcome_of(shop::email::email, payload).await,
-                "inventory" => outcome_of(shop::inventory::inventory, payload).await,
-                "payments" => outcome_of(shop::payments::payments, payload).await,
-                other => unreachable!("no consumer {other}"),
-            };
-            assert_eq!(
-                &expected_outcome(&outcome),
-                expected,
-                "{consumer}/{file} ended {outcome:?}"
-            );
+        match *consumer {
+            "analytics" => {
+                check_in_sequence(consumer, shop::analytics::analytics, &dir, &outcomes).await
+            }
+            "email" => check_in_sequence(consumer, shop::email::email, &dir, &outcomes).await,
+            "inventory" => {
+                check_in_sequence(consumer, shop::inventory::inventory, &dir, &outcomes).await
+            }
+            "payments" => {
+                check_in_sequence(consumer, shop::payments::payments, &dir, &outcomes).await
+            }
+            other => unreachable!("no consumer {other}"),
         }
     }
 }

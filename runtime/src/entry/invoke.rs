@@ -43,7 +43,7 @@ impl Answer {
 }
 
 impl<H: EventHandler> Pipeline<H> {
-    /// Answers one invocation: checks that it comes from the handler's source, runs its
+    /// Answers one invocation: checks that it comes from the service the handler's trigger names, runs its
     /// records, and returns the response with every record's result and the metrics line.
     ///
     /// This is what the generated `main` runs for every invocation; write
@@ -51,7 +51,7 @@ impl<H: EventHandler> Pipeline<H> {
     /// [`Answer::response`] to the runtime.
     pub async fn invoke(&self, event: LambdaEvent<Invocation>) -> Answer {
         let (invocation, context) = event.into_parts();
-        if let Err(error) = self.check_source(&invocation) {
+        if let Err(error) = self.check_trigger(&invocation) {
             return Answer {
                 response: Err(error),
                 batch: BatchResult::default(),
@@ -82,8 +82,8 @@ impl<H: EventHandler> Pipeline<H> {
         }
     }
 
-    /// Refuses an invocation by a service the handler is not declared for.
-    fn check_source(&self, invocation: &Invocation) -> Result<(), InvocationError> {
+    /// Refuses an invocation by a service the handler's trigger does not name.
+    fn check_trigger(&self, invocation: &Invocation) -> Result<(), InvocationError> {
         let declared = self.options().trigger;
         let invoked_by = match invocation {
             Invocation::Sns(_) => Trigger::Sns,

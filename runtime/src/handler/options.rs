@@ -46,7 +46,7 @@ pub struct HandlerOptions {
     pub name: &'static str,
     /// Where invocations come from.
     pub trigger: Trigger,
-    /// SubjectOrdering guarantee.
+    /// What the handler guarantees about the order of each subject's events.
     pub ordering: SubjectOrdering,
     /// The field of the event data that is the idempotency key, or `None` for the event id.
     pub idempotency_key: Option<&'static str>,

@@ -111,10 +111,19 @@ fn follower_outcome(leader_outcome: &Outcome, kind: FollowKind) -> Outcome {
             ReasonCode::BatchSibling,
             "another copy of this event in the same batch failed; retried with it",
         ),
-        (Outcome::Retry(_) | Outcome::Rejected { .. }, FollowKind::Superseded { .. }) => {
+        // A newer event that is retried, or was refused its claim for a reused key, may not
+        // have moved the subject's mark: retry the older one with it.
+        (Outcome::Retry(_), FollowKind::Superseded { .. }) => Outcome::retry(
+            ReasonCode::BatchSibling,
+            "a newer event of the same subject in this batch failed; retried with it",
+        ),
+        (Outcome::Rejected { reason, .. }, FollowKind::Superseded { .. })
+            if reason.code == ReasonCode::KeyReused =>
+        {
             Outcome::retry(
                 ReasonCode::BatchSibling,
-                "a newer event of the same subject in this batch failed; retried with it",
+                "a newer event of the same subject in this batch was refused its claim; \
+                 retried after it",
             )
         }
         (_, FollowKind::SameKey) => Outcome::Duplicate,

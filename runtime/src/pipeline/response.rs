@@ -28,12 +28,12 @@ pub enum InvocationError {
     #[error(
         "`{handler}` is declared with trigger = \"{}\" but was invoked by {}; fix the event \
          source or the handler's `trigger` option",
-        source_name(*declared), service_name(*invoked_by)
+        trigger_name(*declared), service_name(*invoked_by)
     )]
     WrongTrigger {
         /// The handler's name.
         handler: &'static str,
-        /// The source its attribute declares.
+        /// The trigger its attribute declares.
         declared: Trigger,
         /// The service that invoked it.
         invoked_by: Trigger,
@@ -77,16 +77,16 @@ impl From<InvocationError> for Diagnostic {
     }
 }
 
-fn source_name(source: Trigger) -> &'static str {
-    match source {
+fn trigger_name(trigger: Trigger) -> &'static str {
+    match trigger {
         Trigger::Sqs => "sqs",
         Trigger::Sns => "sns",
         Trigger::Auto => "auto",
     }
 }
 
-fn service_name(source: Trigger) -> &'static str {
-    match source {
+fn service_name(trigger: Trigger) -> &'static str {
+    match trigger {
         Trigger::Sns => "SNS",
         _ => "SQS",
     }

@@ -100,7 +100,8 @@ impl RecordResult {
                     outcome = "stale",
                     sequence,
                     "sequence conflict: another event already took sequence {sequence} of this \
-                     subject; acknowledged, not run (a producer gave two events one sequence)"
+                     subject; acknowledged, not run (a producer gave two events one sequence, \
+                     or this is a copy of an event whose idempotency record has expired)"
                 )
             }
             // A record that ended well is worth a line only when asked for: at INFO, a line

@@ -118,9 +118,11 @@ pub enum ClaimOutcome {
         /// When that lock lapses.
         until: EpochMillis,
     },
-    /// The subject's mark is already at this sequence (equal: a duplicate of the same
-    /// version) or a later one (stale). The mark is the newest sequence whose effect may
-    /// have been applied: it moves when an event is claimed, not when it completes.
+    /// The subject's mark is already at this sequence or a later one: the event is stale
+    /// (at an equal sequence it is another event claiming the same version of the subject,
+    /// since a copy of the same event answers by its key first). The mark is the newest
+    /// sequence whose effect may have been applied: it moves when an event is claimed, not
+    /// when it completes.
     NotNewer {
         /// The subject's mark.
         newest: u64,

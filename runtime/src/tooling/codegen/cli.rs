@@ -102,7 +102,7 @@ pub fn execute(
                     .collect();
                 writeln!(
                     out,
-                    "{}\tsource={:?} ordering={:?} on_unknown_type={:?}\t{}",
+                    "{}\ttrigger={:?} ordering={:?} on_unknown_type={:?}\t{}",
                     handler.name,
                     handler.options.trigger,
                     handler.options.ordering,

@@ -226,6 +226,7 @@ pub fn fixtures_at(handler: &HandlerRegistration, now: SystemTime) -> Vec<Fixtur
                     continue;
                 };
                 envelope.attributes.data_version = version;
+                distinct_key(&mut envelope, handler.options.idempotency_key, sequence);
                 let batch = Batch::new(*delivery)
                     .sent_at(now_ms)
                     .record(TestRecord::event(&envelope).message_id(format!("fixture-{sequence}")));
@@ -254,10 +255,24 @@ pub fn fixtures_at(handler: &HandlerRegistration, now: SystemTime) -> Vec<Fixtur
     fixtures
 }
 
+/// Makes the handler's idempotency key field, when it names one that holds a string, differ
+/// from every other fixture's, so that invoking the fixtures one after the other runs each.
+fn distinct_key(envelope: &mut Envelope<Value>, key_field: Option<&str>, n: u64) {
+    let Some(field) = key_field else {
+        return;
+    };
+    if let Some(Value::String(key)) = envelope.data.get_mut(field)
+        && !key.ends_with(&format!("-{n}"))
+    {
+        key.push_str(&format!("-{n}"));
+    }
+}
+
 /// A valid envelope of a registered event, from the first example of its schema, made
 /// distinct as fixture `n` of a handler: the id is derived from `name`, string fields that
 /// hold the subject get `-{n}` (the subject, and fields keyed on it, differ from every
-/// other fixture's), the sequence is `n`, the time `now`.
+/// other fixture's; a type without a subject field gets one on the envelope), the sequence is
+/// `n`, the time `now`.
 pub fn example_envelope(
     registration: &EventRegistration,
     name: &str,
@@ -266,7 +281,8 @@ pub fn example_envelope(
 ) -> Option<Envelope<Value>> {
     let schema = (registration.data_schema)();
     let mut data = schema.get("examples")?.as_array()?.first()?.clone();
-    let subject = (registration.subject_of)(&data).map(|subject| {
+    let from_data = (registration.subject_of)(&data);
+    let subject = from_data.map(|subject| {
         let distinct = format!("{subject}-{n}");
         if let Some(fields) = data.as_object_mut() {
             for value in fields.values_mut() {
@@ -277,6 +293,8 @@ pub fn example_envelope(
         }
         distinct
     });
+    // A type without a subject field has producers set one on the envelope: so does this.
+    let subject = subject.or_else(|| Some(format!("fixture-subject-{n}")));
     let attributes = Attributes {
         id: fixture_id(name),
         source: FIXTURE_SOURCE.to_owned(),
