@@ -243,13 +243,7 @@ fn optional_string(
 /// `dataschema` is a URI, which CloudEvents requires to be absolute: without a scheme it names
 /// nothing a consumer could fetch, and other CloudEvents implementations refuse the event.
 fn absolute_uri(text: String) -> Result<String, EnvelopeError> {
-    let has_scheme = text.split_once(':').is_some_and(|(scheme, _)| {
-        scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-            && scheme
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
-    });
-    if has_scheme && !text.chars().any(char::is_whitespace) {
+    if tidings_naming::is_absolute_uri(&text) {
         Ok(text)
     } else {
         Err(EnvelopeError::InvalidAttribute {

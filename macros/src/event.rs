@@ -16,6 +16,8 @@ use syn::{
     Path, Token, Type, UnOp,
 };
 
+use crate::attr::{crate_path, set_once, string_value};
+
 /// An example type name for messages that ask for one.
 const TYPE_EXAMPLE: &str = "type = \"shop.order.placed\"";
 /// An example schema base for messages that ask for one.
@@ -190,14 +192,7 @@ impl TypeOptions {
             check_schema_base(&lit)?;
             set_once(&mut self.schema_base, lit, meta)
         } else if meta.path.is_ident("crate") {
-            let lit = string_value(meta, "crate = \"tidings::events\"")?;
-            let path = lit.parse::<Path>().map_err(|_| {
-                syn::Error::new(
-                    lit.span(),
-                    "`crate` must be a Rust path to the `tidings_events` crate, e.g. \
-                     \"tidings::events\" or \"::tidings_events\"",
-                )
-            })?;
+            let path = crate_path(meta, "tidings_events", "tidings::events")?;
             set_once(&mut self.krate, path, meta)
         } else if meta.path.is_ident("envelope_subject") {
             if !meta.input.is_empty() && !meta.input.peek(Token![,]) {
@@ -291,31 +286,6 @@ fn require_list(attr: &Attribute, example: &str) -> syn::Result<()> {
     }
 }
 
-/// Parses `= "..."`, saying what to write when the value is not a string literal.
-fn string_value(meta: &ParseNestedMeta, example: &str) -> syn::Result<LitStr> {
-    meta.value()?.parse::<LitStr>().map_err(|error| {
-        syn::Error::new(
-            error.span(),
-            format!(
-                "`{}` takes a string literal: write `{example}`",
-                meta.path.to_token_stream()
-            ),
-        )
-    })
-}
-
-/// Stores the value of an option, refusing a second one: with two, one would be silently lost.
-fn set_once<T>(slot: &mut Option<T>, value: T, meta: &ParseNestedMeta) -> syn::Result<()> {
-    if slot.is_some() {
-        return Err(meta.error(format!(
-            "`{}` is given twice; keep one",
-            meta.path.to_token_stream()
-        )));
-    }
-    *slot = Some(value);
-    Ok(())
-}
-
 /// The largest version: `dataversion` is a CloudEvents integer, a signed 32-bit number, and
 /// the envelope decoder refuses anything above it.
 const MAX_VERSION: u32 = i32::MAX as u32;
@@ -381,59 +351,32 @@ fn parse_version(meta: &ParseNestedMeta) -> syn::Result<u32> {
     }
 }
 
-/// Event type names are what subscription filter policies and schema registries key on:
-/// keep them to dotted words of a portable alphabet.
+/// Refuses an event type name that breaks the contract's naming rule (`tidings-naming`).
 fn check_type_name(lit: &LitStr) -> syn::Result<()> {
-    let name = lit.value();
-    let problem = if name.is_empty() {
-        "is empty".to_owned()
-    } else if let Some(c) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')))
-    {
-        format!("contains {c:?}")
-    } else if name.split('.').any(str::is_empty) {
-        "has an empty segment (a leading, trailing or doubled '.')".to_owned()
-    } else {
-        return Ok(());
-    };
-    Err(syn::Error::new(
-        lit.span(),
-        format!(
-            "the event type {problem}; write dotted words of ASCII letters, digits, '-' and '_', \
-             e.g. `{TYPE_EXAMPLE}`"
-        ),
-    ))
+    match tidings_naming::event_type_problem(&lit.value()) {
+        None => Ok(()),
+        Some(problem) => Err(syn::Error::new(
+            lit.span(),
+            format!(
+                "the event type {problem}; write dotted words of ASCII letters, digits, '-' and \
+                 '_', e.g. `{TYPE_EXAMPLE}`"
+            ),
+        )),
+    }
 }
 
-/// The schema ids are `{base}/{type}/v{version}.schema.json`, and a schema `$id` must be an
-/// absolute URI: check the base is one, so that the ids are too.
+/// Refuses a `schema_base` from which the schema ids would not be absolute URIs.
 fn check_schema_base(lit: &LitStr) -> syn::Result<()> {
-    let base = lit.value();
-    let has_scheme = base.split_once(':').is_some_and(|(scheme, _)| {
-        scheme.starts_with(|c: char| c.is_ascii_alphabetic())
-            && scheme
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
-    });
-    let problem = if !has_scheme {
-        "is not an absolute URI (it needs a scheme such as `https:`)"
-    } else if base.chars().any(char::is_whitespace) {
-        "contains whitespace"
-    } else if base.contains(['?', '#']) {
-        "has a query or fragment, which would end up in the middle of every schema id"
-    } else if base.ends_with('/') {
-        "ends with '/', and the type name is appended after a '/' of its own"
-    } else {
-        return Ok(());
-    };
-    Err(syn::Error::new(
-        lit.span(),
-        format!(
-            "`schema_base` {problem}; write the URI of the schema directory without a trailing \
-             slash, e.g. `{SCHEMA_BASE_EXAMPLE}`"
-        ),
-    ))
+    match tidings_naming::schema_base_problem(&lit.value()) {
+        None => Ok(()),
+        Some(problem) => Err(syn::Error::new(
+            lit.span(),
+            format!(
+                "`schema_base` {problem}; write the URI of the schema directory without a \
+                 trailing slash, e.g. `{SCHEMA_BASE_EXAMPLE}`"
+            ),
+        )),
+    }
 }
 
 /// The field marked `#[event(subject)]`, refusing the marker where it cannot work.
@@ -513,22 +456,14 @@ fn subject_of_fields(fields: &Fields) -> syn::Result<Option<SubjectField>> {
     Ok(subject)
 }
 
-/// The `$id`s of the data schema and of the envelope schema.
+/// The `$id`s of the data schema and of the envelope schema, in the contract's layout.
 fn schema_ids(attrs: &EventAttrs) -> (String, String) {
     let (name, version) = (attrs.event_type.value(), attrs.version);
-    match &attrs.schema_base {
-        Some(base) => {
-            let base = base.value();
-            (
-                format!("{base}/{name}/v{version}.schema.json"),
-                format!("{base}/{name}/v{version}.envelope.schema.json"),
-            )
-        }
-        None => (
-            format!("urn:tidings:schema:{name}:v{version}"),
-            format!("urn:tidings:envelope:{name}:v{version}"),
-        ),
-    }
+    let base = attrs.schema_base.as_ref().map(LitStr::value);
+    (
+        tidings_naming::schema_id(base.as_deref(), &name, version),
+        tidings_naming::envelope_schema_id(base.as_deref(), &name, version),
+    )
 }
 
 /// Emits the impl and its checks. Every path is absolute and every primitive is spelled

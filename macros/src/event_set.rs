@@ -8,7 +8,9 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Attribute, Data, DataEnum, DeriveInput, Fields, LitStr, Path, Type, Variant};
+use syn::{Attribute, Data, DataEnum, DeriveInput, Fields, Path, Type, Variant};
+
+use crate::attr::{crate_path, set_once};
 
 /// The example every message about the shape refers to.
 const EXAMPLE: &str = "enum OrderEvent { Placed(OrderPlaced), Cancelled(OrderCancelled) }";
@@ -88,8 +90,6 @@ fn check_shape(input: &DeriveInput) -> syn::Result<&DataEnum> {
 
 /// Reads `#[event_set(crate = "path::to::tidings")]`.
 fn parse_attrs(attrs: &[Attribute]) -> syn::Result<Path> {
-    let usage = "`crate` is the path of the `tidings` crate when it is reached through a \
-                 re-export: #[event_set(crate = \"my_platform::tidings\")]";
     let mut krate: Option<Path> = None;
     for attr in attrs.iter().filter(|a| a.path().is_ident("event_set")) {
         attr.parse_nested_meta(|meta| {
@@ -99,17 +99,8 @@ fn parse_attrs(attrs: &[Attribute]) -> syn::Result<Path> {
                     meta.path.to_token_stream()
                 )));
             }
-            let lit = meta
-                .value()?
-                .parse::<LitStr>()
-                .map_err(|error| syn::Error::new(error.span(), usage))?;
-            let path = lit
-                .parse::<Path>()
-                .map_err(|_| syn::Error::new(lit.span(), format!("not a path; {usage}")))?;
-            if krate.replace(path).is_some() {
-                return Err(meta.error("`crate` is given twice; keep one"));
-            }
-            Ok(())
+            let path = crate_path(&meta, "tidings", "my_platform::tidings")?;
+            set_once(&mut krate, path, &meta)
         })?;
     }
     Ok(krate.unwrap_or_else(|| syn::parse_quote!(::tidings)))

@@ -16,6 +16,8 @@ use syn::{
     Lit, LitBool, LitInt, Pat, Path, PathArguments, ReturnType, Signature, Type, UnOp,
 };
 
+use crate::attr::{crate_path, set_once};
+
 /// The signature every message about the shape refers to.
 const SHAPE: &str =
     "async fn name(event: Envelope<YourEvent>, ctx: &Context) -> Result<(), HandlerError>";
@@ -315,7 +317,7 @@ impl Options {
                 set_once(&mut self.state, path, meta)
             }
             "crate" => {
-                let path = parse_crate(meta)?;
+                let path = crate_path(meta, "tidings", "my_platform::tidings")?;
                 set_once(&mut self.krate, path, meta)
             }
             _ => Err(meta.error(format!(
@@ -458,42 +460,6 @@ fn parse_state_builder(meta: &ParseNestedMeta<'_>) -> syn::Result<Path> {
         },
         other => Err(syn::Error::new_spanned(other, usage)),
     }
-}
-
-/// Parses `crate = "path::to::tidings"`.
-fn parse_crate(meta: &ParseNestedMeta<'_>) -> syn::Result<Path> {
-    let usage = "`crate` is the path of the `tidings` crate when it is reached through a \
-                 re-export, e.g. `crate = \"my_platform::tidings\"`";
-    let expr: Expr = meta.value()?.parse()?;
-    let lit = match &expr {
-        Expr::Lit(ExprLit {
-            lit: Lit::Str(lit), ..
-        }) => lit,
-        Expr::Path(path) => {
-            return Err(syn::Error::new_spanned(
-                &expr,
-                format!(
-                    "write the path as a string: `crate = \"{}\"`",
-                    path.path.to_token_stream().to_string().replace(' ', "")
-                ),
-            ));
-        }
-        _ => return Err(syn::Error::new_spanned(&expr, usage)),
-    };
-    lit.parse::<Path>()
-        .map_err(|_| syn::Error::new(lit.span(), format!("not a path; {usage}")))
-}
-
-/// Stores an option's value, refusing a second one: with two, one would be silently lost.
-fn set_once<T>(slot: &mut Option<T>, value: T, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
-    if slot.is_some() {
-        return Err(meta.error(format!(
-            "`{}` is given twice; keep one",
-            meta.path.to_token_stream()
-        )));
-    }
-    *slot = Some(value);
-    Ok(())
 }
 
 /// What the signature tells the expansion.

@@ -3,6 +3,7 @@
 
 #![warn(missing_docs)]
 
+mod attr;
 mod event;
 mod event_set;
 mod handler;

@@ -11,18 +11,7 @@ use serde_json::Value;
 
 use crate::schema::{DuplicateEvent, EventRegistration, check_unique, registrations};
 
-/// The ending of every schema file of a registry directory.
-const SCHEMA_SUFFIX: &str = ".schema.json";
-
-/// The data schema file of a type and version, relative to the registry directory.
-pub fn schema_file(event_type: &str, version: u32) -> String {
-    format!("{event_type}/v{version}{SCHEMA_SUFFIX}")
-}
-
-/// The envelope schema file of a type and version, relative to the registry directory.
-pub fn envelope_schema_file(event_type: &str, version: u32) -> String {
-    format!("{event_type}/v{version}.envelope{SCHEMA_SUFFIX}")
-}
+pub use tidings_naming::{SCHEMA_SUFFIX, envelope_schema_file, schema_file};
 
 /// The schemas of one event type and version.
 #[derive(Debug, Clone, PartialEq)]
