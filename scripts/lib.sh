@@ -71,9 +71,9 @@ venv_package_version() {
 }
 
 # Installs the pinned cfn-lint, cargo-lambda and datamodel-code-generator into .venv when they
-# are not there at those
-# versions, and puts .venv/bin on PATH so that `cargo lambda` (cargo finds subcommands on
-# PATH) and the tests that drive it find them. Quiet when there is nothing to do.
+# are not there at those versions, and puts .venv/bin on PATH so that `cargo lambda` (cargo
+# finds subcommands on PATH) and the tests that drive them find them. Quiet when there is
+# nothing to do.
 ensure_dev_tools() {
     ensure_venv
     local wanted=()

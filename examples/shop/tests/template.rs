@@ -1040,3 +1040,57 @@ fn the_committed_consumer_manifest_is_what_the_handlers_accept() {
         "examples/shop/consumers/shop.consumers.json is stale: {REGENERATE_CONSUMERS}"
     );
 }
+
+/// The template a team gets from codegen instead of copying the shop's: the shop's topics
+/// and table, and each consumer's function as `shop-codegen sam` writes it. It must pass the
+/// same drift check as the committed template, and cfn-lint.
+#[test]
+fn generated_function_resources_pass_the_drift_check_and_cfn_lint() {
+    use tidings::codegen::sam::{SamFunction, function_resources, to_yaml};
+
+    let committed = Template::parse(&committed_template()).expect("template.yaml parses");
+    let mut resources = Map::new();
+    for shared in ["EventsTopic", "PaymentsTopic", "IdempotencyTable"] {
+        let resource = committed
+            .resource(shared)
+            .unwrap_or_else(|| panic!("template.yaml declares {shared}"));
+        resources.insert(shared.to_owned(), resource.clone());
+    }
+    for handler in handlers_of_crate("shop") {
+        let mut function = SamFunction::new(handler);
+        if FIFO_HANDLERS.contains(&handler.name) {
+            function.fifo = true;
+            function.topic = "PaymentsTopic".to_owned();
+        }
+        resources.extend(function_resources(handler, &function));
+    }
+    let generated = json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Transform": "AWS::Serverless-2016-10-31",
+        "Globals": committed.root["Globals"],
+        "Resources": resources,
+    });
+    let yaml = to_yaml(&generated, 0);
+
+    let template = Template::parse(&yaml).expect("the generated template parses");
+    let problems = check(&template, &linked_consumers());
+    assert!(
+        problems.is_empty(),
+        "the generated template disagrees with the shop's handlers:\n  - {}",
+        problems.join("\n  - ")
+    );
+
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("generated.yaml");
+    std::fs::write(&path, &yaml).expect("write the generated template");
+    let lint = std::process::Command::new("cfn-lint")
+        .arg(&path)
+        .output()
+        .expect("cfn-lint runs: scripts/test installs it into .venv and puts it on PATH");
+    assert!(
+        lint.status.success(),
+        "cfn-lint found problems in the generated template:\n{}{}",
+        String::from_utf8_lossy(&lint.stdout),
+        String::from_utf8_lossy(&lint.stderr)
+    );
+}

@@ -20,6 +20,8 @@ use tidings_events::registry::dir::to_registry_json;
 
 use tidings_events::registry::consumers::manifest_file;
 
+use super::sam::{SamFunction, function_resources, to_yaml};
+
 use super::{
     accepted_types, asyncapi_document, consumer_manifest, filter_policy, fixtures,
     handlers_of_crate,
@@ -133,6 +135,38 @@ pub fn execute(
             let document = asyncapi_document(&registry, handlers, &info);
             write!(out, "{}", to_registry_json(&document)).map_err(write)
         }
+        ["sam", rest @ ..] => {
+            // `sam [NAME]... [--fifo NAME]...`: every handler's resources, or the named ones.
+            let mut names = Vec::new();
+            let mut fifo = Vec::new();
+            let mut words = rest.iter();
+            while let Some(word) = words.next() {
+                if *word == "--fifo" {
+                    let name = words.next().ok_or("`--fifo` needs a handler name")?;
+                    fifo.push(*name);
+                } else {
+                    names.push(*word);
+                }
+            }
+            let chosen: Vec<&HandlerRegistration> = if names.is_empty() {
+                handlers.to_vec()
+            } else {
+                names
+                    .iter()
+                    .map(|name| find(name))
+                    .collect::<Result<_, _>>()?
+            };
+            for name in &fifo {
+                find(name)?;
+            }
+            let mut resources = Map::new();
+            for handler in chosen {
+                let mut function = SamFunction::new(handler);
+                function.fifo = fifo.contains(&handler.name);
+                resources.extend(function_resources(handler, &function));
+            }
+            write!(out, "{}", to_yaml(&Value::Object(resources), 2)).map_err(write)
+        }
         ["consumers", "--out", dir] => {
             let manifest = consumer_manifest(package, handlers);
             let dir = Path::new(dir);
@@ -223,6 +257,11 @@ pub fn usage(program: &str) -> String {
            handlers               list the handlers with their options and accepted types\n  \
            filter-policy [NAME]   the SNS subscription filter policy of every handler, or of one\n  \
            asyncapi               the AsyncAPI 3.0 document: the event channels, send and receive operations\n  \
+           sam [NAME].. [--fifo NAME]..\n                         \
+                                  the SAM resources of each (or the named) handler's function: queue,\n                         \
+                                  dead-letter queue, subscription with its filter policy, role, function;\n                         \
+                                  indented to paste under `Resources:` (topic EventsTopic, table\n                         \
+                                  IdempotencyTable)\n  \
            consumers --out DIR    write what every handler accepts (types, versions, upcasts) as\n                         \
                                   DIR/{program}.consumers.json, for producers' `check --consumers`\n  \
            fixtures --out DIR     write sample invocations of every handler for the deliveries its\n                         \

@@ -4,6 +4,7 @@
 //! template and the code cannot drift apart.
 
 pub mod cli;
+pub mod sam;
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
