@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod sam;
+pub mod template;
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
