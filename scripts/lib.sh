@@ -64,16 +64,19 @@ CARGO_LAMBDA_VERSION=1.9.2
 # datamodel-code-generator generates Python types from the shop's published schemas, as a team
 # that consumes its events in Python would (the cross-language test); it brings pydantic.
 DATAMODEL_CODEGEN_VERSION=0.89.0
+# The SAM translator (the library `sam` and cfn-lint use) turns template.yaml into plain
+# CloudFormation for the stack deployed on the local server (scripts/deploy_local.py).
+SAM_TRANSLATOR_VERSION=1.115.0
 
 # The version of the Python distribution $1 installed in .venv, or nothing.
 venv_package_version() {
     "$VENV/bin/python" -c 'import importlib.metadata as m, sys; print(m.version(sys.argv[1]))' "$1" 2>/dev/null || true
 }
 
-# Installs the pinned cfn-lint, cargo-lambda and datamodel-code-generator into .venv when they
-# are not there at those versions, and puts .venv/bin on PATH so that `cargo lambda` (cargo
-# finds subcommands on PATH) and the tests that drive them find them. Quiet when there is
-# nothing to do.
+# Installs the pinned cfn-lint, cargo-lambda, datamodel-code-generator and aws-sam-translator
+# into .venv when they are not there at those versions, and puts .venv/bin on PATH so that
+# `cargo lambda` (cargo finds subcommands on PATH) and the tests that drive them find them.
+# Quiet when there is nothing to do.
 ensure_dev_tools() {
     ensure_venv
     local wanted=()
@@ -85,6 +88,9 @@ ensure_dev_tools() {
     fi
     if [[ $(venv_package_version datamodel-code-generator) != "$DATAMODEL_CODEGEN_VERSION" || ! -x $VENV/bin/datamodel-codegen ]]; then
         wanted+=("datamodel-code-generator==$DATAMODEL_CODEGEN_VERSION")
+    fi
+    if [[ $(venv_package_version aws-sam-translator) != "$SAM_TRANSLATOR_VERSION" ]]; then
+        wanted+=("aws-sam-translator==$SAM_TRANSLATOR_VERSION")
     fi
     if ((${#wanted[@]})); then
         say "installing ${wanted[*]} into .venv"

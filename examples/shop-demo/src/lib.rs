@@ -33,6 +33,9 @@ pub mod topology;
 use std::time::Duration;
 
 pub use embedded::run as run_embedded;
+/// The SDK configuration for a local AWS-API server (feature `aws`).
+#[cfg(feature = "aws")]
+pub use endpoint::config::sdk_config;
 #[cfg(feature = "aws")]
 pub use endpoint::run as run_endpoint;
 pub use progress::ProgressMode;

@@ -8,7 +8,7 @@
 //! `SqsDeadLetterQueue`. The poison message is sent to the email queue with `SendMessage`.
 
 mod bridge;
-mod config;
+pub(crate) mod config;
 mod resources;
 
 use std::sync::Arc;
