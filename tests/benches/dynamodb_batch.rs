@@ -221,6 +221,8 @@ async fn client(endpoint: String, counters: &Arc<Counters>) -> aws_sdk_dynamodb:
     let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "eu-west-1".to_owned());
     let sdk = aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint)
+        // Plain HTTP: the endpoint is a local server.
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
         .region(Region::new(region))
         .credentials_provider(Credentials::new(
             "testing",

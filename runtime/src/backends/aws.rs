@@ -5,6 +5,7 @@ use std::time::Duration;
 use aws_config::environment::region::EnvironmentVariableRegionProvider;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 
 /// The default timeout of one AWS call: a dependency that does not answer must not hold a
 /// batch until the Lambda deadline. `TIDINGS_AWS_TIMEOUT_MS` overrides it.
@@ -20,7 +21,13 @@ pub async fn sdk_config() -> SdkConfig {
         .ok()
         .and_then(|ms| ms.parse().ok())
         .map_or(DEFAULT_OPERATION_TIMEOUT, Duration::from_millis);
+    // HTTPS through rustls on ring (see the `dynamodb` feature). The trusted roots are
+    // loaded when a client first needs them, not here.
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https)
         // The region comes from the environment only (Lambda always sets AWS_REGION): the
         // default chain would fall back to the instance metadata service, a network call.
         .region(EnvironmentVariableRegionProvider::new())

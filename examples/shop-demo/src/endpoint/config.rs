@@ -48,6 +48,8 @@ pub async fn sdk_config(endpoint: &str) -> Result<SdkConfig, DemoError> {
     };
     Ok(aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint)
+        // Plain HTTP: the endpoint is a local server.
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
         .region(Region::new(var("AWS_REGION", DEFAULT_REGION)))
         .credentials_provider(Credentials::new(
             var("AWS_ACCESS_KEY_ID", "demo"),
