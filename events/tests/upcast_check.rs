@@ -107,19 +107,24 @@ fn current(event_type: &str) -> Registry {
     current
 }
 
+/// The check with its defaults (backward, lenient), running the linked upcasters.
+fn default_check(published: &Registry, current: &Registry) -> Vec<Violation> {
+    check_registry_with_upcasts(
+        published,
+        current,
+        Mode::default(),
+        Policy::default(),
+        &LinkedUpcasts,
+    )
+}
+
 #[test]
 fn the_readme_upcast_pattern_passes_the_default_check() {
     let (published, current) = (
         published("test.invoice.issued"),
         current("test.invoice.issued"),
     );
-    let found = check_registry_with_upcasts(
-        &published,
-        &current,
-        Mode::default(),
-        Policy::default(),
-        &LinkedUpcasts,
-    );
+    let found = default_check(&published, &current);
     assert_eq!(found, Vec::<Violation>::new());
     // By schema alone the same change breaks backward compatibility: what the check said
     // before it ran upcasters, and still says without their code.
@@ -134,13 +139,7 @@ fn a_broken_upcaster_fails_naming_the_example_and_the_pointer() {
         published("test.refund.issued"),
         current("test.refund.issued"),
     );
-    let found = check_registry_with_upcasts(
-        &published,
-        &current,
-        Mode::default(),
-        Policy::default(),
-        &LinkedUpcasts,
-    );
+    let found = default_check(&published, &current);
     // The published example, and the sample made from the schema, each upcast into data the
     // new schema rejects.
     assert_eq!(found.len(), 2, "{found:?}");
@@ -197,13 +196,7 @@ fn a_chain_that_misses_a_published_version_fails() {
     current.insert("test.thing.done", 1, entry(None));
     current.insert("test.thing.done", 2, entry(None));
     current.insert("test.thing.done", 3, entry(Some(2)));
-    let found = check_registry_with_upcasts(
-        &published,
-        &current,
-        Mode::default(),
-        Policy::default(),
-        &LinkedUpcasts,
-    );
+    let found = default_check(&published, &current);
     let incomplete: Vec<&Violation> = found
         .iter()
         .filter(|v| v.rule == Rule::UpcastChainIncomplete)
@@ -244,13 +237,7 @@ fn a_panicking_upcaster_fails_the_check_instead_of_the_command() {
         published("test.credit.issued"),
         current("test.credit.issued"),
     );
-    let found = check_registry_with_upcasts(
-        &published,
-        &current,
-        Mode::default(),
-        Policy::default(),
-        &LinkedUpcasts,
-    );
+    let found = default_check(&published, &current);
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].rule, Rule::UpcasterFailed);
     assert_eq!(
