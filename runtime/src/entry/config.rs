@@ -5,6 +5,7 @@
 //! | `TIDINGS_STORE` | `memory` or `dynamodb` | `memory` |
 //! | `TIDINGS_TABLE` | the DynamoDB table, with `TIDINGS_STORE=dynamodb` (feature `dynamodb`) | required then |
 //! | `TIDINGS_AWS_TIMEOUT_MS` | timeout of one AWS call attempt | 3000 |
+//! | `TIDINGS_TLS_ROOTS` | roots the AWS clients trust: `amazon`, `mozilla` or `system` | `amazon` |
 //! | `TIDINGS_DEAD_LETTER_QUEUE_URL` | SQS queue for rejected records (feature `publisher`) | none: rejected records are reported as failures |
 //! | `TIDINGS_CONCURRENCY` | records of a standard batch run at once | the handler's `concurrency` |
 //! | `TIDINGS_IDEMPOTENCY_TTL_SECS` | how long completed records are remembered | 86400 |
