@@ -104,14 +104,6 @@ impl<'r, E> Attempt<'r, E> {
         }
     }
 
-    /// The attempt after its handler ran with `outcome`, or was stopped from starting.
-    fn ran(self, outcome: Outcome) -> Self {
-        Self {
-            progress: Progress::Ran(outcome),
-            ..self
-        }
-    }
-
     fn is_held(&self) -> bool {
         matches!(self.progress, Progress::Held(_))
     }
@@ -141,7 +133,7 @@ impl<H: EventHandler> Pipeline<H> {
             return;
         }
         let mut answers = store.claim(&claims, now_millis()).await.into_iter();
-        let attempts: Vec<Attempt<'r, H::Events>> = claims
+        let mut attempts: Vec<Attempt<'r, H::Events>> = claims
             .into_iter()
             .zip(taken)
             // A store that answers fewer claims than it was asked leaves those unlocked.
@@ -149,22 +141,16 @@ impl<H: EventHandler> Pipeline<H> {
                 Attempt::claimed(taken, claim, answers.next().unwrap_or_else(no_answer))
             })
             .collect();
-        let attempts = if !attempts.iter().any(Attempt::is_held) {
-            attempts
+        if !attempts.iter().any(Attempt::is_held) {
+            // Nothing to run: no clock read for the deadline.
         } else if store.may_start_handler() {
-            let mut attempts = attempts;
             self.run_held(&mut attempts).await;
-            attempts
         } else {
             // The claims came back inside the deadline margin: no handler may start now.
-            attempts
-                .into_iter()
-                .map(|attempt| match attempt.progress {
-                    Progress::Held(_) => attempt.ran(claimed_too_late()),
-                    _ => attempt,
-                })
-                .collect()
-        };
+            for attempt in attempts.iter_mut().filter(|a| a.is_held()) {
+                attempt.progress = Progress::Ran(claimed_too_late());
+            }
+        }
         self.settle(attempts, store).await;
     }
 
