@@ -13,6 +13,7 @@
 use serde_json::{Map, Value, json};
 
 use super::filter_policy;
+use super::template::{arn_of, reference};
 use crate::HandlerRegistration;
 
 /// Where the function sits in the template, and how it is fed.
@@ -84,14 +85,6 @@ fn logical_prefix(name: &str) -> String {
                 .unwrap_or_default()
         })
         .collect()
-}
-
-fn reference(logical_id: &str) -> Value {
-    json!({ "Ref": logical_id })
-}
-
-fn arn_of(logical_id: &str) -> Value {
-    json!({ "Fn::GetAtt": [logical_id, "Arn"] })
 }
 
 /// The resources of `handler`'s function, by logical id.

@@ -132,12 +132,12 @@ fn long_form(name: &str, value: Value) -> Result<Value, String> {
 }
 
 /// `{"Ref": name}`.
-fn reference(name: &str) -> Value {
+pub(super) fn reference(name: &str) -> Value {
     json!({ "Ref": name })
 }
 
 /// `{"Fn::GetAtt": [name, "Arn"]}`.
-fn arn_of(name: &str) -> Value {
+pub(super) fn arn_of(name: &str) -> Value {
     json!({ "Fn::GetAtt": [name, "Arn"] })
 }
 
