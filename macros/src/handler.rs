@@ -147,10 +147,8 @@ fn stand_in(item: &ItemFn, krate: &Path) -> TokenStream {
     let name_text = name.to_string();
     let vis = &item.vis;
     let block = &item.block;
-    let call_sig = Signature {
-        ident: Ident::new("call", name.span()),
-        ..item.sig.clone()
-    };
+    let call_sig = call_signature(&item.sig);
+    let handler_struct = handler_struct(vis, name);
     let typed: Vec<&Type> = item
         .sig
         .inputs
@@ -172,14 +170,7 @@ fn stand_in(item: &ItemFn, krate: &Path) -> TokenStream {
         _ => quote!(()),
     };
     quote! {
-        #[allow(non_camel_case_types)]
-        #[derive(
-            ::core::fmt::Debug,
-            ::core::clone::Clone,
-            ::core::marker::Copy,
-            ::core::default::Default,
-        )]
-        #vis struct #name;
+        #handler_struct
 
         impl #name {
             #[allow(dead_code, clippy::all)]
@@ -737,11 +728,8 @@ fn emit(item: &ItemFn, signature: &HandlerSignature, options: &Options) -> Token
 
     let sig = &item.sig;
     let block = &item.block;
-    let call_ident = Ident::new("call", sig.ident.span());
-    let call_sig = Signature {
-        ident: call_ident,
-        ..sig.clone()
-    };
+    let call_sig = call_signature(sig);
+    let handler_struct = handler_struct(vis, name);
 
     // Each set option becomes a field of a struct-update expression over the defaults.
     let mut fields = Vec::new();
@@ -867,14 +855,7 @@ fn emit(item: &ItemFn, signature: &HandlerSignature, options: &Options) -> Token
     quote! {
         #(#cfg)*
         #(#docs)*
-        #[allow(non_camel_case_types)]
-        #[derive(
-            ::core::fmt::Debug,
-            ::core::clone::Clone,
-            ::core::marker::Copy,
-            ::core::default::Default,
-        )]
-        #vis struct #name;
+        #handler_struct
 
         #(#cfg)*
         impl #name {
@@ -920,6 +901,29 @@ fn emit(item: &ItemFn, signature: &HandlerSignature, options: &Options) -> Token
         #subject_check
 
         #main
+    }
+}
+
+/// The unit struct a handler's name becomes: a value to hand to the pipeline and `main`.
+fn handler_struct(vis: &syn::Visibility, name: &Ident) -> TokenStream {
+    quote! {
+        #[allow(non_camel_case_types)]
+        #[derive(
+            ::core::fmt::Debug,
+            ::core::clone::Clone,
+            ::core::marker::Copy,
+            ::core::default::Default,
+        )]
+        #vis struct #name;
+    }
+}
+
+/// The handler function's signature under the name `call`, the associated function it is
+/// kept as.
+fn call_signature(sig: &Signature) -> Signature {
+    Signature {
+        ident: Ident::new("call", sig.ident.span()),
+        ..sig.clone()
     }
 }
 
