@@ -7,7 +7,7 @@ mod support;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use tidings::lambda::{Config, StoreKind};
+use tidings::lambda::{AwsSettings, Config, StartError, StoreKind, TlsRoots};
 use tidings::testing::Batch;
 use tidings::{Context, Envelope, EventHandler, HandlerError, InvocationError, Pipeline, Response};
 
@@ -135,6 +135,13 @@ fn an_empty_environment_gives_the_embedded_defaults() {
     assert_eq!(config.function_name, "record_items");
     assert_eq!(config.metrics_namespace, "tidings");
     assert_eq!(config.options, record_items::OPTIONS);
+    assert_eq!(
+        config.aws,
+        AwsSettings {
+            attempt_timeout: Duration::from_secs(3),
+            tls_roots: TlsRoots::Amazon,
+        }
+    );
 }
 
 #[test]
@@ -152,8 +159,12 @@ fn variables_override_the_options() {
         ("TIDINGS_MAX_BODY_BYTES", "2048"),
         ("TIDINGS_METRICS_NAMESPACE", "shop"),
         ("AWS_LAMBDA_FUNCTION_NAME", "shop-email"),
+        ("TIDINGS_AWS_TIMEOUT_MS", "1500"),
+        ("TIDINGS_TLS_ROOTS", "system"),
     ])
     .expect("every variable is valid");
+    assert_eq!(config.aws.attempt_timeout, Duration::from_millis(1500));
+    assert_eq!(config.aws.tls_roots, TlsRoots::System);
     assert_eq!(
         config.store,
         StoreKind::DynamoDb {
@@ -174,7 +185,7 @@ fn variables_override_the_options() {
 
 #[test]
 fn an_invalid_variable_is_named_with_what_it_should_be() {
-    let cases: [(&[(&str, &str)], &str); 6] = [
+    let cases: [(&[(&str, &str)], &str); 8] = [
         (
             &[("TIDINGS_STORE", "redis")],
             "environment variable TIDINGS_STORE=\"redis\" is invalid: `memory` or `dynamodb`",
@@ -203,8 +214,35 @@ fn an_invalid_variable_is_named_with_what_it_should_be() {
             "environment variable TIDINGS_MAX_BODY_BYTES=\"\" is invalid: bytes, a whole number \
              from 1 up",
         ),
+        // Read at start, though only the AWS clients use them: a typo must not fall back to
+        // the defaults and show up as failed calls in the middle of a batch.
+        (
+            &[("TIDINGS_AWS_TIMEOUT_MS", "0")],
+            "environment variable TIDINGS_AWS_TIMEOUT_MS=\"0\" is invalid: milliseconds, a \
+             whole number from 1 up",
+        ),
+        (
+            &[("TIDINGS_TLS_ROOTS", "System")],
+            "environment variable TIDINGS_TLS_ROOTS=\"System\" is invalid: `amazon`, `mozilla` \
+             or `system`",
+        ),
     ];
     for (variables, expected) in cases {
         assert_eq!(config(variables).expect_err(expected), expected);
     }
+}
+
+#[test]
+fn a_start_error_prints_its_message_where_main_prints_it() {
+    // A `main` returning the error prints it with `{:?}`: that must be the message, which says
+    // what to do, not the variant's fields.
+    let error: tidings::lambda::Error = Box::new(StartError::FeatureMissing {
+        variable: "TIDINGS_STORE=dynamodb",
+        feature: "dynamodb",
+    });
+    assert_eq!(
+        format!("{error:?}"),
+        "TIDINGS_STORE=dynamodb needs tidings built with the `dynamodb` feature: add it to \
+         tidings' features in Cargo.toml"
+    );
 }

@@ -8,7 +8,8 @@
 //! - `aws_handler`: a tidings handler with the DynamoDB store, an SQS dead-letter queue and an
 //!   SNS publisher configured from the environment;
 //! - `shop_inventory` again with the environment the template gives it: DynamoDB store, SQS
-//!   dead-letter queue and the SNS publisher of its events.
+//!   dead-letter queue and the topic of its events (the shop builds that SNS publisher on
+//!   first publish, so this row has the store's and the queue's clients, not the publisher).
 //!
 //! `tests/no_network_at_init.rs` checks that no AWS client calls out during init, so their
 //! endpoint here is a closed loopback port.

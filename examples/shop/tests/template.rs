@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 use tidings::codegen::handlers_of_crate;
+use tidings::codegen::sam::to_yaml;
 use tidings::codegen::template::{Consumer, Template, check};
 
 // Linking the crate is what registers its handlers in this test.
@@ -118,7 +119,7 @@ fn a_filter_policy_missing_a_type_is_reported() {
         [
             "InventorySubscription: FilterPolicy is {\"type\":[\"shop.order.placed\"]}, but handler \
              `inventory` accepts {\"type\":[\"shop.order.cancelled\",\"shop.order.placed\"]}: copy it \
-             from `cargo run -p shop --features codegen --bin shop-codegen -- filter-policy inventory`"
+             from your codegen binary's `filter-policy inventory`"
         ]
     );
 }
@@ -134,7 +135,7 @@ fn a_type_the_handler_does_not_accept_is_reported() {
         [
             "PaymentsSubscription: FilterPolicy is {\"type\":[\"shop.payment.captured\",\"shop.order.placed\"]}, \
              but handler `payments` accepts {\"type\":[\"shop.payment.captured\"]}: copy it from \
-             `cargo run -p shop --features codegen --bin shop-codegen -- filter-policy payments`"
+             your codegen binary's `filter-policy payments`"
         ]
     );
 }
@@ -147,7 +148,9 @@ fn a_handler_without_a_function_is_reported() {
         [
             "handler `email` is not deployed: no AWS::Serverless::Function has \
              Metadata.BuildProperties.Binary `email`",
-            "EmailFunction reads a queue but builds binary `mail`, which runs no handler of the shop",
+            "EmailFunction reads a queue but builds binary `mail`, which runs none of the handlers \
+             checked; their binaries are [\"analytics\", \"email\", \"inventory\", \"payments\"] \
+             (a handler's name in kebab case)",
         ]
     );
 }
@@ -390,8 +393,6 @@ fn the_committed_consumer_manifest_is_what_the_handlers_accept() {
 /// same drift check as the committed template, and cfn-lint.
 #[test]
 fn generated_function_resources_pass_the_drift_check_and_cfn_lint() {
-    use tidings::codegen::sam::{SamFunction, function_resources, to_yaml};
-
     let committed = Template::parse(&committed_template()).expect("template.yaml parses");
     let mut resources = Map::new();
     for shared in ["EventsTopic", "PaymentsTopic", "IdempotencyTable"] {
@@ -400,14 +401,30 @@ fn generated_function_resources_pass_the_drift_check_and_cfn_lint() {
             .unwrap_or_else(|| panic!("template.yaml declares {shared}"));
         resources.insert(shared.to_owned(), resource.clone());
     }
-    for handler in handlers_of_crate("shop") {
-        let mut function = SamFunction::new(handler);
-        if FIFO_HANDLERS.contains(&handler.name) {
-            function.fifo = true;
-            function.topic = "PaymentsTopic".to_owned();
-        }
-        resources.extend(function_resources(handler, &function));
+    // What a team pastes under `Resources:`: the codegen command's own output.
+    let mut args = vec!["sam".to_owned()];
+    for fifo in FIFO_HANDLERS {
+        args.extend(["--fifo".to_owned(), (*fifo).to_owned()]);
     }
+    args.extend(["--fifo-topic".to_owned(), "PaymentsTopic".to_owned()]);
+    let mut output = Vec::new();
+    tidings::codegen::cli::execute(
+        &handlers_of_crate("shop"),
+        "shop",
+        "0.1.0",
+        &args,
+        &mut output,
+    )
+    .expect("`shop-codegen sam` runs");
+    let pasted = format!(
+        "Resources:\n{}",
+        String::from_utf8(output).expect("UTF-8 output")
+    );
+    let functions = Template::parse(&pasted).expect("the output pastes under `Resources:`");
+    let Some(Value::Object(generated)) = functions.root.get("Resources") else {
+        panic!("`shop-codegen sam` wrote no resources:\n{pasted}");
+    };
+    resources.extend(generated.clone());
     let generated = json!({
         "AWSTemplateFormatVersion": "2010-09-09",
         "Transform": "AWS::Serverless-2016-10-31",

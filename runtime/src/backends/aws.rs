@@ -1,31 +1,40 @@
 //! The AWS SDK configuration shared by the store, the dead-letter queue and the publisher.
 
-use std::time::Duration;
-
 use aws_config::environment::region::EnvironmentVariableRegionProvider;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
 
-/// The default timeout of one AWS call: a dependency that does not answer must not hold a
-/// batch until the Lambda deadline. `TIDINGS_AWS_TIMEOUT_MS` overrides it.
-pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(3);
+use crate::lambda::{AwsSettings, TlsRoots};
 
 /// The SDK configuration from the environment, as Lambda provides it (region, credentials;
-/// `AWS_ENDPOINT_URL` points every client at a local AWS-API server).
+/// `AWS_ENDPOINT_URL` points every client at a local AWS-API server), with tidings'
+/// [`AwsSettings`] from `TIDINGS_AWS_TIMEOUT_MS` and `TIDINGS_TLS_ROOTS`.
 ///
 /// Loading reads the environment only: the region from `AWS_REGION`, credentials on the
 /// first call, so a cold start makes no network call here.
+///
+/// # Panics
+///
+/// When `TIDINGS_AWS_TIMEOUT_MS` or `TIDINGS_TLS_ROOTS` is invalid, with a message naming the
+/// variable and what it should be: a setting must not be replaced by a default silently. A
+/// handler's function checks both at start, before its first poll ([`Config`]);
+/// [`sdk_config_with`] takes settings already read.
+///
+/// [`Config`]: crate::lambda::Config
 pub async fn sdk_config() -> SdkConfig {
-    let timeout = std::env::var("TIDINGS_AWS_TIMEOUT_MS")
-        .ok()
-        .and_then(|ms| ms.parse().ok())
-        .map_or(DEFAULT_OPERATION_TIMEOUT, Duration::from_millis);
+    let settings = AwsSettings::from_env().unwrap_or_else(|invalid| panic!("{invalid}"));
+    sdk_config_with(&settings).await
+}
+
+/// [`sdk_config`] with `settings` rather than those of the environment.
+pub async fn sdk_config_with(settings: &AwsSettings) -> SdkConfig {
+    let timeout = settings.attempt_timeout;
     // HTTPS through rustls on ring (see the `dynamodb` feature), trusting the roots compiled
     // into the binary rather than reading the system's certificate files at start.
     let https = aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .tls_context(tls_context())
+        .tls_context(tls_context(settings.tls_roots))
         .build_https();
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(https)
@@ -42,22 +51,16 @@ pub async fn sdk_config() -> SdkConfig {
         .await
 }
 
-/// Which roots the HTTPS client trusts, as `TIDINGS_TLS_ROOTS` says:
-/// - `amazon` (the default): the roots AWS service endpoints chain to, Amazon Root CA 1 to 4
-///   and Starfield Services Root G2, compiled in (from the Mozilla set of `webpki-root-certs`);
-/// - `mozilla`: every root of that set, for endpoints with other public certificates;
-/// - `system`: the system's certificate files, for an endpoint behind a private authority.
+/// A TLS context trusting `roots` (see [`TlsRoots`]).
 ///
 /// Every root the store holds is parsed when a client's connector is built: the whole Mozilla
 /// set, or the system's, cost a function about 3 ms of every cold start, the five Amazon roots
 /// a few microseconds (`cargo bench -p tidings-tests --bench cold_start`).
-fn tls_context() -> TlsContext {
-    let roots = std::env::var("TIDINGS_TLS_ROOTS").unwrap_or_default();
-    let mut store = TrustStore::empty().with_native_roots(roots == "system");
-    if roots != "system" {
-        let every = roots == "mozilla";
+fn tls_context(roots: TlsRoots) -> TlsContext {
+    let mut store = TrustStore::empty().with_native_roots(roots == TlsRoots::System);
+    if roots != TlsRoots::System {
         for root in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
-            if every || is_amazon_root(root) {
+            if roots == TlsRoots::Mozilla || is_amazon_root(root) {
                 store = store.with_pem_certificate(pem(root));
             }
         }

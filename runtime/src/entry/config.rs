@@ -43,6 +43,70 @@ pub struct Config {
     pub function_name: String,
     /// The CloudWatch namespace of the per-batch EMF metrics.
     pub metrics_namespace: String,
+    /// How the AWS clients call out: read here too, so that an invalid value stops the
+    /// function at start rather than at its first AWS call.
+    pub aws: AwsSettings,
+}
+
+/// How tidings' AWS clients call out (`tidings::aws::sdk_config`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AwsSettings {
+    /// The timeout of one call attempt (`TIDINGS_AWS_TIMEOUT_MS`); a call with its retries
+    /// gets twice as long.
+    pub attempt_timeout: Duration,
+    /// The roots the HTTPS client trusts (`TIDINGS_TLS_ROOTS`).
+    pub tls_roots: TlsRoots,
+}
+
+/// Which certificate roots the AWS clients' HTTPS trusts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TlsRoots {
+    /// The roots AWS service endpoints chain to (Amazon Root CA 1 to 4, Starfield Services
+    /// Root G2), compiled in. The default: parsing only these keeps cold starts short.
+    #[default]
+    Amazon,
+    /// Every root of the Mozilla set, compiled in, for endpoints with other public
+    /// certificates.
+    Mozilla,
+    /// The system's certificate files, for an endpoint behind a private authority.
+    System,
+}
+
+impl AwsSettings {
+    /// The default timeout of one AWS call attempt: a dependency that does not answer must
+    /// not hold a batch until the Lambda deadline.
+    pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+
+    /// Reads the settings from the environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let attempt_timeout = number(
+            &lookup,
+            "TIDINGS_AWS_TIMEOUT_MS",
+            "milliseconds, a whole number from 1 up",
+        )?
+        .map_or(Self::DEFAULT_ATTEMPT_TIMEOUT, Duration::from_millis);
+        let tls_roots = match lookup("TIDINGS_TLS_ROOTS").as_deref() {
+            None | Some("") | Some("amazon") => TlsRoots::Amazon,
+            Some("mozilla") => TlsRoots::Mozilla,
+            Some("system") => TlsRoots::System,
+            Some(other) => {
+                return Err(ConfigError {
+                    name: "TIDINGS_TLS_ROOTS",
+                    value: other.to_owned(),
+                    expected: "`amazon`, `mozilla` or `system`",
+                });
+            }
+        };
+        Ok(Self {
+            attempt_timeout,
+            tls_roots,
+        })
+    }
 }
 
 /// A variable of the environment that could not be used.
@@ -112,7 +176,9 @@ impl Config {
         )? {
             options.max_body_bytes = usize::try_from(bytes).unwrap_or(usize::MAX);
         }
+        let aws = AwsSettings::from_lookup(&lookup)?;
         Ok(Self {
+            aws,
             function_name: lookup("AWS_LAMBDA_FUNCTION_NAME")
                 .filter(|name| !name.is_empty())
                 .unwrap_or_else(|| options.name.to_owned()),

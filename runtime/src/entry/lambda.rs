@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::service_fn;
 
-pub use super::config::{Config, ConfigError, StoreKind};
+pub use super::config::{AwsSettings, Config, ConfigError, StoreKind, TlsRoots};
 pub use super::telemetry::init as init_telemetry;
 pub use crate::pipeline::DEFAULT_METRICS_NAMESPACE;
 pub use lambda_runtime::LambdaEvent;
@@ -19,7 +19,7 @@ pub type Error = lambda_runtime::Error;
 
 /// Why a function could not start serving invocations. It ends the process before the first
 /// poll, with this message in the function's log.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum StartError {
     /// The process runs outside a Lambda Runtime API.
     #[error(
@@ -39,13 +39,24 @@ pub enum StartError {
     #[error(transparent)]
     DuplicateEvent(#[from] tidings_events::schema::DuplicateEvent),
     /// The environment asks for a backend this build of tidings leaves out.
-    #[error("{variable} needs tidings built with the `{feature}` feature")]
+    #[error(
+        "{variable} needs tidings built with the `{feature}` feature: add it to tidings' \
+         features in Cargo.toml"
+    )]
     FeatureMissing {
         /// The variable that asks for it.
         variable: &'static str,
         /// The cargo feature of `tidings` that brings it.
         feature: &'static str,
     },
+}
+
+/// The message: a `main` that returns the error prints it with `{:?}`, and the message is
+/// what says what to do.
+impl std::fmt::Debug for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 /// Runs `handler` as a Lambda function: reads the configuration from the environment, then
@@ -185,6 +196,12 @@ pub async fn pipeline_from_env<H: EventHandler>(
     let events = tidings_events::schema::registrations();
     tidings_events::schema::check_unique(events.iter().copied())?;
     let config = Config::from_env(H::OPTIONS)?;
+    // One SDK configuration for the store and the dead-letter queue: clients built from it
+    // share its HTTPS client, so the trusted roots are parsed once per container.
+    #[cfg(any(feature = "dynamodb", feature = "publisher"))]
+    let sdk = tokio::sync::OnceCell::new();
+    #[cfg(any(feature = "dynamodb", feature = "publisher"))]
+    let sdk = || sdk.get_or_init(|| crate::aws::sdk_config_with(&config.aws));
     #[cfg_attr(not(feature = "dynamodb"), allow(unused_mut))]
     let mut pipeline = Pipeline::with_state(handler, state)
         .with_options(config.options.clone())
@@ -201,8 +218,7 @@ pub async fn pipeline_from_env<H: EventHandler>(
         }
         #[cfg(feature = "dynamodb")]
         StoreKind::DynamoDb { table } => {
-            let sdk = crate::aws::sdk_config().await;
-            let client = aws_sdk_dynamodb::Client::new(&sdk);
+            let client = aws_sdk_dynamodb::Client::new(sdk().await);
             pipeline =
                 pipeline.with_store(Arc::new(crate::store::DynamoDbStore::new(client, table)));
         }
@@ -220,9 +236,9 @@ pub async fn pipeline_from_env<H: EventHandler>(
         Some(url) => {
             // Loading the SDK configuration reads the environment only; the queue is first
             // called when a record is rejected.
-            let sdk = crate::aws::sdk_config().await;
             pipeline.with_dead_letter_queue(Arc::new(crate::dead_letter::SqsDeadLetterQueue::new(
-                &sdk, url,
+                sdk().await,
+                url,
             )))
         }
         #[cfg(not(feature = "publisher"))]

@@ -5,6 +5,7 @@
 //! cargo run -p shop --features codegen --bin shop-codegen -- filter-policy [HANDLER]
 //! cargo run -p shop --features codegen --bin shop-codegen -- asyncapi
 //! cargo run -p shop --features codegen --bin shop-codegen -- fixtures --out DIR
+//! cargo run -p shop --features codegen --bin shop-codegen -- sam payments --fifo payments --fifo-topic PaymentsTopic
 //! ```
 //!
 //! [`codegen_main!`]: crate::codegen_main
@@ -136,33 +137,33 @@ pub fn execute(
             write!(out, "{}", to_registry_json(&document)).map_err(write)
         }
         ["sam", rest @ ..] => {
-            // `sam [NAME]... [--fifo NAME]...`: every handler's resources, or the named ones.
-            let mut names = Vec::new();
-            let mut fifo = Vec::new();
-            let mut words = rest.iter();
-            while let Some(word) = words.next() {
-                if *word == "--fifo" {
-                    let name = words.next().ok_or("`--fifo` needs a handler name")?;
-                    fifo.push(*name);
-                } else {
-                    names.push(*word);
-                }
-            }
-            let chosen: Vec<&HandlerRegistration> = if names.is_empty() {
+            let args = SamArgs::parse(rest)?;
+            let chosen: Vec<&HandlerRegistration> = if args.names.is_empty() {
                 handlers.to_vec()
             } else {
-                names
+                args.names
                     .iter()
                     .map(|name| find(name))
                     .collect::<Result<_, _>>()?
             };
-            for name in &fifo {
-                find(name)?;
+            for name in &args.fifo {
+                let handler = find(name)?;
+                if !chosen.iter().any(|h| h.name == handler.name) {
+                    return Err(format!(
+                        "`--fifo {name}` names a handler whose resources are not asked for; \
+                         add `{name}` to the handler names"
+                    ));
+                }
             }
             let mut resources = Map::new();
             for handler in chosen {
                 let mut function = SamFunction::new(handler);
-                function.fifo = fifo.contains(&handler.name);
+                function.topic = args.topic.clone();
+                if args.fifo.contains(&handler.name) {
+                    function.fifo = true;
+                    // Checked by `parse`: a FIFO function comes with its FIFO topic.
+                    function.topic = args.fifo_topic.clone().unwrap_or_default();
+                }
                 resources.extend(function_resources(handler, &function));
             }
             write!(out, "{}", to_yaml(&Value::Object(resources), 2)).map_err(write)
@@ -189,6 +190,55 @@ pub fn execute(
         ["help"] | ["--help"] | ["-h"] => writeln!(out, "{}", usage(package)).map_err(write),
         [] => Err("no command given".into()),
         other => Err(format!("unknown command `{}`", other.join(" "))),
+    }
+}
+
+/// The words of `sam`: which handlers, which of them read a FIFO queue, and the logical ids
+/// of the topics their queues subscribe to.
+struct SamArgs<'a> {
+    names: Vec<&'a str>,
+    fifo: Vec<&'a str>,
+    topic: String,
+    fifo_topic: Option<String>,
+}
+
+impl<'a> SamArgs<'a> {
+    /// Reads `[NAME].. [--fifo NAME].. [--topic ID] [--fifo-topic ID]`.
+    fn parse(words: &[&'a str]) -> Result<Self, String> {
+        let mut args = SamArgs {
+            names: Vec::new(),
+            fifo: Vec::new(),
+            topic: "EventsTopic".to_owned(),
+            fifo_topic: None,
+        };
+        let mut words = words.iter();
+        while let Some(&word) = words.next() {
+            let mut value = || {
+                words
+                    .next()
+                    .copied()
+                    .ok_or_else(|| format!("`{word}` needs a value"))
+            };
+            match word {
+                "--fifo" => args.fifo.push(value()?),
+                "--topic" => args.topic = value()?.to_owned(),
+                "--fifo-topic" => args.fifo_topic = Some(value()?.to_owned()),
+                flag if flag.starts_with("--") => {
+                    return Err(format!("`sam` has no option `{flag}`"));
+                }
+                name => args.names.push(name),
+            }
+        }
+        if !args.fifo.is_empty() && args.fifo_topic.is_none() {
+            // SNS refuses to subscribe a FIFO queue to a standard topic, so a FIFO function
+            // on the default topic would fail to deploy.
+            return Err(
+                "a FIFO queue can only subscribe to a FIFO topic: name your \
+                        template's FIFO topic with `--fifo-topic LOGICAL_ID`"
+                    .to_owned(),
+            );
+        }
+        Ok(args)
     }
 }
 
@@ -257,11 +307,12 @@ pub fn usage(program: &str) -> String {
            handlers               list the handlers with their options and accepted types\n  \
            filter-policy [NAME]   the SNS subscription filter policy of every handler, or of one\n  \
            asyncapi               the AsyncAPI 3.0 document: the event channels, send and receive operations\n  \
-           sam [NAME].. [--fifo NAME]..\n                         \
+           sam [NAME].. [--fifo NAME.. --fifo-topic ID] [--topic ID]\n                         \
                                   the SAM resources of each (or the named) handler's function: queue,\n                         \
                                   dead-letter queue, subscription with its filter policy, role, function;\n                         \
-                                  indented to paste under `Resources:` (topic EventsTopic, table\n                         \
-                                  IdempotencyTable)\n  \
+                                  indented to paste under `Resources:`. Queues subscribe to the topic\n                         \
+                                  --topic (EventsTopic by default), FIFO ones (--fifo) to --fifo-topic;\n                         \
+                                  the table is IdempotencyTable\n  \
            consumers --out DIR    write what every handler accepts (types, versions, upcasts) as\n                         \
                                   DIR/{program}.consumers.json, for producers' `check --consumers`\n  \
            fixtures --out DIR     write sample invocations of every handler for the deliveries its\n                         \

@@ -31,6 +31,14 @@ pub fn handlers_of_crate(crate_name: &str) -> Vec<&'static HandlerRegistration> 
         .collect()
 }
 
+/// The binary that runs `handler` in a deployment: its name in kebab case, cargo's usual
+/// spelling of binary names (`src/bin/reserve-stock.rs` runs `reserve_stock`). The SAM
+/// generator writes it as the function's `BuildProperties.Binary` and the drift check expects
+/// it there; a binary named otherwise is declared by setting `binary` on both.
+pub fn binary_name(handler: &HandlerRegistration) -> String {
+    handler.name.replace('_', "-")
+}
+
 /// The event types a handler accepts, sorted.
 pub fn accepted_types(handler: &HandlerRegistration) -> Vec<&'static str> {
     let mut types: Vec<&'static str> = (handler.accepted)().iter().map(|a| a.event_type).collect();

@@ -12,8 +12,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::filter_policy;
 use super::template::{arn_of, reference};
+use super::{binary_name, filter_policy};
 use crate::HandlerRegistration;
 
 /// Where the function sits in the template, and how it is fed.
@@ -40,13 +40,13 @@ pub struct SamFunction {
 }
 
 impl SamFunction {
-    /// The defaults for `handler`: named after it, built from the binary of its name, on
+    /// The defaults for `handler`: named after it, built from its binary ([`binary_name`]), on
     /// topic `EventsTopic` with the table `IdempotencyTable`, 30-second timeout, batches of
     /// 10 gathered for up to 5 seconds, 5 deliveries before dead-lettering.
     pub fn new(handler: &HandlerRegistration) -> Self {
         Self {
             logical_prefix: logical_prefix(handler.name),
-            binary: handler.name.replace('_', "-"),
+            binary: binary_name(handler),
             topic: "EventsTopic".to_owned(),
             table: Some("IdempotencyTable".to_owned()),
             fifo: false,

@@ -6,7 +6,11 @@
 //! wildcards. A team calls it from its own tests against its own template:
 //!
 //! ```no_run
+//! # extern crate tidings as my_service; // stands for the crate of handlers
 //! use tidings::codegen::template::{Consumer, Template, check};
+//! // An integration test is a crate of its own: name the library so that its handlers are
+//! // linked, and registered.
+//! use my_service as _;
 //!
 //! let text = std::fs::read_to_string("template.yaml").unwrap();
 //! let template = Template::parse(&text).unwrap();
@@ -22,7 +26,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value, json};
 
-use super::filter_policy;
+use super::{binary_name, filter_policy};
 use crate::HandlerRegistration;
 
 // ---------------------------------------------------------------- reading the template
@@ -194,11 +198,11 @@ pub struct Consumer {
 }
 
 impl Consumer {
-    /// What `handler` needs, run by the binary of its name, on a FIFO queue or not.
+    /// What `handler` needs, run by its binary ([`binary_name`]), on a FIFO queue or not.
     pub fn of(handler: &HandlerRegistration, fifo: bool) -> Self {
         Self {
             name: handler.name.to_owned(),
-            binary: handler.name.to_owned(),
+            binary: binary_name(handler),
             filter_policy: filter_policy(handler),
             fifo,
         }
@@ -209,8 +213,20 @@ impl Consumer {
 
 /// Every way `template` disagrees with `consumers` or with the deployment rules, one
 /// message each; empty when they agree.
+///
+/// With no consumers there is nothing to check the template against, which is reported: in
+/// an integration test, `handlers_of_crate` finds the crate's handlers only once the test
+/// links the crate (`use my_service as _;`).
 pub fn check(template: &Template, consumers: &[Consumer]) -> Vec<String> {
     let mut problems = Vec::new();
+    if consumers.is_empty() {
+        problems.push(
+            "no consumers to check the template against: build them from \
+             `handlers_of_crate(\"your_crate\")`, and link that crate in the test \
+             (`use your_crate as _;`) so its handlers are registered"
+                .to_owned(),
+        );
+    }
     for consumer in consumers {
         check_consumer(template, consumer, &mut problems);
     }
@@ -342,8 +358,8 @@ fn check_consumer(template: &Template, consumer: &Consumer, problems: &mut Vec<S
             )
         } else {
             format!(
-                "handler `{name}` reads a standard queue, but {queue} is FIFO; add `{name}` to \
-                 FIFO_HANDLERS in this test if it now needs ordering"
+                "handler `{name}` reads a standard queue, but {queue} is FIFO; pass \
+                 `Consumer::of(handler, true)` for it if it now needs ordering"
             )
         });
     }
@@ -395,7 +411,7 @@ fn check_consumer(template: &Template, consumer: &Consumer, problems: &mut Vec<S
         if *policy != consumer.filter_policy {
             problems.push(format!(
                 "{subscription_id}: FilterPolicy is {policy}, but handler `{name}` accepts \
-                 {}: copy it from `cargo run -p shop --features codegen --bin shop-codegen -- filter-policy {name}`",
+                 {}: copy it from your codegen binary's `filter-policy {name}`",
                 consumer.filter_policy
             ));
         }
@@ -489,7 +505,7 @@ fn grants_of_role(template: &Template, role: &str) -> BTreeSet<(String, String)>
     granted
 }
 
-/// Functions fed by SQS must each run a handler of the shop.
+/// Functions fed by SQS must each run one of the consumers' handlers.
 fn check_no_stray_consumers(
     template: &Template,
     consumers: &[Consumer],
@@ -502,8 +518,9 @@ fn check_no_stray_consumers(
         let binary = binary_of(function).unwrap_or("(none)");
         if !consumers.iter().any(|c| c.binary == binary) {
             problems.push(format!(
-                "{function_id} reads a queue but builds binary `{binary}`, which runs no handler \
-                 of the shop"
+                "{function_id} reads a queue but builds binary `{binary}`, which runs none of \
+                 the handlers checked; their binaries are {:?} (a handler's name in kebab case)",
+                consumers.iter().map(|c| &c.binary).collect::<Vec<_>>()
             ));
         }
     }

@@ -1,0 +1,165 @@
+//! The SAM generator and the template drift check agree with each other for a crate that is
+//! not the shop: a handler whose name has an underscore (built by a kebab-case binary) and a
+//! FIFO consumer, as `codegen sam` writes them, pass the check; the mistakes a team makes
+//! with them (a FIFO function without a FIFO topic, a binary named otherwise, a test that
+//! links no handlers) are each refused with a message that says what to do.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use tidings::codegen::cli::execute;
+use tidings::codegen::sam::to_yaml;
+use tidings::codegen::template::{Consumer, Template, check};
+use tidings::codegen::{binary_name, handlers_of_crate};
+use tidings::{Context, Envelope, Event, HandlerError, HandlerRegistration};
+
+/// This test's crate, whose handlers the generator and the check read.
+const CRATE: &str = "codegen_sam";
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Event)]
+#[event(type = "test.stock.counted", version = 1)]
+struct StockCounted {
+    #[event(subject)]
+    sku: String,
+    units: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Event)]
+#[event(type = "test.refund.issued", version = 1)]
+struct RefundIssued {
+    #[event(subject)]
+    order_id: String,
+}
+
+#[tidings::event_handler(main = false)]
+async fn reserve_stock(_event: Envelope<StockCounted>, _ctx: &Context) -> Result<(), HandlerError> {
+    Ok(())
+}
+
+#[tidings::event_handler(main = false)]
+async fn refunds(_event: Envelope<RefundIssued>, _ctx: &Context) -> Result<(), HandlerError> {
+    Ok(())
+}
+
+fn handlers() -> Vec<&'static HandlerRegistration> {
+    let handlers = handlers_of_crate(CRATE);
+    assert_eq!(
+        handlers.len(),
+        2,
+        "both handlers of this test are registered"
+    );
+    handlers
+}
+
+fn consumers() -> Vec<Consumer> {
+    handlers()
+        .into_iter()
+        .map(|handler| Consumer::of(handler, handler.name == "refunds"))
+        .collect()
+}
+
+/// `codegen sam` with `args`, as the text a team pastes under `Resources:`.
+fn sam(args: &[&str]) -> Result<String, String> {
+    let args: Vec<String> = std::iter::once("sam")
+        .chain(args.iter().copied())
+        .map(str::to_owned)
+        .collect();
+    let mut out = Vec::new();
+    execute(&handlers(), CRATE, "0.1.0", &args, &mut out)?;
+    Ok(String::from_utf8(out).expect("UTF-8 output"))
+}
+
+/// A whole template: the generated functions pasted under `Resources:` beside the topics and
+/// table of the project's own template, which the generated resources refer to.
+fn template_with(generated: &str) -> Template {
+    let project =
+        Template::parse(include_str!("../../template.yaml")).expect("template.yaml parses");
+    let pasted = Template::parse(&format!("Resources:\n{generated}")).expect("the output parses");
+    let mut resources: Map<String, Value> = pasted.root["Resources"]
+        .as_object()
+        .expect("resources were generated")
+        .clone();
+    for shared in ["EventsTopic", "PaymentsTopic", "IdempotencyTable"] {
+        resources.insert(shared.to_owned(), project.root["Resources"][shared].clone());
+    }
+    let root = json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Transform": "AWS::Serverless-2016-10-31",
+        "Parameters": project.root["Parameters"],
+        "Globals": project.root["Globals"],
+        "Resources": resources,
+    });
+    Template::parse(&to_yaml(&root, 0)).expect("the whole template parses")
+}
+
+#[test]
+fn a_handler_with_an_underscore_is_built_by_its_kebab_case_binary() {
+    let reserve = handlers_of_crate(CRATE)
+        .into_iter()
+        .find(|h| h.name == "reserve_stock")
+        .expect("reserve_stock is registered");
+    assert_eq!(binary_name(reserve), "reserve-stock");
+    assert_eq!(Consumer::of(reserve, false).binary, "reserve-stock");
+    let generated = sam(&["reserve_stock"]).expect("sam runs");
+    assert!(
+        generated.contains("Binary: \"reserve-stock\""),
+        "the generated function builds the kebab-case binary:\n{generated}"
+    );
+}
+
+#[test]
+fn what_codegen_writes_passes_the_drift_check() {
+    let generated = sam(&["--fifo", "refunds", "--fifo-topic", "PaymentsTopic"]).expect("sam runs");
+    let problems = check(&template_with(&generated), &consumers());
+    assert!(
+        problems.is_empty(),
+        "the generated template disagrees with its handlers:\n  - {}",
+        problems.join("\n  - ")
+    );
+}
+
+#[test]
+fn a_fifo_function_needs_a_fifo_topic() {
+    let error = sam(&["--fifo", "refunds"]).expect_err("no FIFO topic named");
+    assert!(error.contains("--fifo-topic"), "{error}");
+}
+
+#[test]
+fn a_fifo_handler_must_be_among_those_asked_for() {
+    let error = sam(&[
+        "reserve_stock",
+        "--fifo",
+        "refunds",
+        "--fifo-topic",
+        "PaymentsTopic",
+    ])
+    .expect_err("refunds is not asked for");
+    assert!(error.contains("`--fifo refunds`"), "{error}");
+    let error = sam(&["--fifo-topci", "PaymentsTopic"]).expect_err("a misspelt option");
+    assert!(error.contains("no option `--fifo-topci`"), "{error}");
+}
+
+#[test]
+fn a_binary_named_otherwise_is_reported_with_the_names_expected() {
+    let generated = sam(&["--fifo", "refunds", "--fifo-topic", "PaymentsTopic"])
+        .expect("sam runs")
+        .replace("Binary: \"reserve-stock\"", "Binary: \"reserve_stock\"");
+    let problems = check(&template_with(&generated), &consumers());
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("`reserve_stock`, which runs none")
+                && p.contains(r#"their binaries are ["refunds", "reserve-stock"]"#)),
+        "{problems:#?}"
+    );
+}
+
+#[test]
+fn a_check_against_no_consumers_is_a_problem_not_a_pass() {
+    let generated = sam(&["--fifo", "refunds", "--fifo-topic", "PaymentsTopic"]).expect("sam runs");
+    let problems = check(&template_with(&generated), &[]);
+    assert!(
+        problems.iter().any(|p| p.contains("no consumers to check")),
+        "{problems:#?}"
+    );
+}
