@@ -34,7 +34,7 @@ fn endpoint() -> String {
         Ok(endpoint) if !endpoint.trim().is_empty() => endpoint,
         _ => panic!(
             "TIDINGS_AWS_ENDPOINT is not set: run scripts/test, which starts the local AWS \
-             server (or `source scripts/lib.sh; ensure_venv; start_aws_server` first)"
+             server (or `source scripts/lib.sh; ensure_dev_tools; start_aws_server` first)"
         ),
     }
 }
@@ -43,7 +43,9 @@ fn endpoint() -> String {
 fn deploy(endpoint: &str) -> Value {
     let stack = format!("shop-e2e-{}", std::process::id());
     let out = std::env::temp_dir().join(format!("{stack}.json"));
-    let output = Command::new("python3")
+    // The project's venv holds boto3 and the SAM translator the script needs.
+    let python = repo_root().join(".venv/bin/python");
+    let output = Command::new(&python)
         .arg(repo_root().join("scripts/deploy_local.py"))
         .args(["--endpoint", endpoint, "--stack", &stack])
         .arg("--template")
@@ -51,7 +53,13 @@ fn deploy(endpoint: &str) -> Value {
         .arg("--out")
         .arg(&out)
         .output()
-        .expect("python3 runs: scripts/test puts the project's venv on PATH");
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run {}: {e}; scripts/test sets up the venv (or `source scripts/lib.sh; \
+                 ensure_dev_tools`)",
+                python.display()
+            )
+        });
     assert!(
         output.status.success(),
         "deploying template.yaml failed:\n{}",
