@@ -163,3 +163,27 @@ fn a_check_against_no_consumers_is_a_problem_not_a_pass() {
         "{problems:#?}"
     );
 }
+
+#[test]
+fn variables_in_globals_count_for_every_function() {
+    let generated = sam(&["--fifo", "refunds", "--fifo-topic", "PaymentsTopic"]).expect("sam runs");
+    let mut template = template_with(&generated);
+    for function in ["ReserveStockFunction", "RefundsFunction"] {
+        let variables =
+            template.root["Resources"][function]["Properties"]["Environment"]["Variables"]
+                .as_object_mut()
+                .expect("the generated function has variables");
+        assert!(variables.remove("TIDINGS_STORE").is_some());
+    }
+    let problems = check(&template, &consumers());
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("TIDINGS_STORE must be dynamodb")),
+        "without the variable anywhere, the check misses it: {problems:#?}"
+    );
+    template.root["Globals"]["Function"]["Environment"] =
+        json!({"Variables": {"TIDINGS_STORE": "dynamodb"}});
+    let problems = check(&template, &consumers());
+    assert!(problems.is_empty(), "{problems:#?}");
+}

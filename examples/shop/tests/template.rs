@@ -456,3 +456,58 @@ fn generated_function_resources_pass_the_drift_check_and_cfn_lint() {
         String::from_utf8_lossy(&lint.stderr)
     );
 }
+
+#[test]
+fn a_role_that_cannot_write_its_logs_is_reported() {
+    let problems = problems_after(
+        "                  - logs:PutLogEvents\n                Resource: !GetAtt InventoryLogGroup.Arn",
+        "                Resource: !GetAtt InventoryLogGroup.Arn",
+    );
+    assert_eq!(
+        problems,
+        [
+            "InventoryRole (of InventoryFunction) does not allow logs:PutLogEvents on \
+             {\"Fn::GetAtt\":[\"InventoryLogGroup\",\"Arn\"]}"
+        ]
+    );
+}
+
+#[test]
+fn a_function_without_its_log_group_is_reported() {
+    let problems = problems_after("        LogGroup: !Ref EmailLogGroup\n", "");
+    assert_eq!(
+        problems,
+        [
+            "EmailFunction: set LoggingConfig.LogGroup to `!Ref` of a log group in this template \
+             and allow its role logs:CreateLogStream and logs:PutLogEvents on it; otherwise its \
+             logs and metrics are written nowhere its role allows"
+        ]
+    );
+}
+
+#[test]
+fn a_table_without_the_stores_key_or_expiry_is_reported() {
+    let problems = problems_after(
+        "        - AttributeName: id\n          KeyType: HASH",
+        "        - AttributeName: pk\n          KeyType: HASH",
+    );
+    assert_eq!(
+        problems,
+        [
+            "IdempotencyTable: the key must be the string attribute `id` alone (KeySchema `id` \
+             HASH, AttributeDefinitions `id` S): the DynamoDB store writes each record under \
+             that key"
+        ]
+    );
+    let problems = problems_after(
+        "        AttributeName: expiration\n        Enabled: true",
+        "        AttributeName: ttl\n        Enabled: true",
+    );
+    assert_eq!(
+        problems,
+        [
+            "IdempotencyTable: enable TimeToLiveSpecification on `expiration`, where the store \
+             writes each record's expiry; without it records are never removed"
+        ]
+    );
+}

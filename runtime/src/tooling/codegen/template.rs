@@ -2,8 +2,10 @@
 //! function, binary, queue, dead-letter queue and redrive, its event source reporting batch
 //! item failures, the filter policy of its subscription (exactly the types the handler
 //! accepts), FIFO where the handler needs order, visibility timeouts at least six times the
-//! function timeout, roles with the exact permissions tidings needs, and statements without
-//! wildcards. A team calls it from its own tests against its own template:
+//! function timeout, roles with the exact permissions tidings needs (and those to write the
+//! function's own log group), the idempotency table's key and time to live, and statements
+//! without wildcards. Environment variables count from `Globals` too, as SAM merges them. A
+//! team calls it from its own tests against its own template:
 //!
 //! ```no_run
 //! # extern crate tidings as my_service; // stands for the crate of handlers
@@ -78,6 +80,20 @@ impl Template {
 
     fn is(&self, name: &str, kind: &str) -> bool {
         self.resource(name).is_some_and(|r| r["Type"] == kind)
+    }
+
+    /// A SAM function's environment variables: those of `Globals.Function`, overridden by
+    /// its own, as SAM merges them.
+    fn function_environment(&self, function: &Value) -> Map<String, Value> {
+        let variables = |properties: &Value| {
+            properties["Environment"]["Variables"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default()
+        };
+        let mut merged = variables(&self.root["Globals"]["Function"]);
+        merged.extend(variables(&function["Properties"]));
+        merged
     }
 
     /// A property of a SAM function: its own, or else the one in `Globals.Function`.
@@ -234,6 +250,7 @@ pub fn check(template: &Template, consumers: &[Consumer]) -> Vec<String> {
     check_queues(template, &mut problems);
     check_subscriptions(template, &mut problems);
     check_topics(template, &mut problems);
+    check_tables(template, &mut problems);
     check_roles(template, &mut problems);
     check_statements(&template.root, "template", &mut problems);
     problems
@@ -424,7 +441,7 @@ fn check_consumer(template: &Template, consumer: &Consumer, problems: &mut Vec<S
         }
     }
 
-    let environment = &function["Properties"]["Environment"]["Variables"];
+    let environment = Value::Object(template.function_environment(function));
     if environment["TIDINGS_STORE"] != "dynamodb" {
         problems.push(format!(
             "{function_id}: TIDINGS_STORE must be dynamodb: the memory store only catches \
@@ -467,6 +484,25 @@ fn check_consumer(template: &Template, consumer: &Consumer, problems: &mut Vec<S
         ] {
             needed.push((action, arn_of(table)));
         }
+    }
+    // With a role of its own, the function writes its logs (and its EMF metrics) only
+    // where that role allows: to a log group of this template, named in its LoggingConfig.
+    let log_group = template
+        .function_property(function, "LoggingConfig")
+        .and_then(|config| config.get("LogGroup"))
+        .and_then(ref_target)
+        .filter(|group| template.is(group, "AWS::Logs::LogGroup"));
+    match log_group {
+        Some(group) => {
+            for action in ["logs:CreateLogStream", "logs:PutLogEvents"] {
+                needed.push((action, arn_of(group)));
+            }
+        }
+        None => problems.push(format!(
+            "{function_id}: set LoggingConfig.LogGroup to `!Ref` of a log group in this \
+             template and allow its role logs:CreateLogStream and logs:PutLogEvents on it; \
+             otherwise its logs and metrics are written nowhere its role allows"
+        )),
     }
     let granted = grants_of_role(template, role);
     for (action, resource) in needed {
@@ -644,6 +680,45 @@ fn queue_lets_topic_send(template: &Template, queue: &str, topic: &str) -> bool 
                                 .contains(&&reference(topic))
                     })
         })
+}
+
+/// Every table a function keeps its idempotency records in has the key and time to live the
+/// DynamoDB store writes: the string key `id`, expiry in `expiration` (the Powertools names,
+/// which a function configured by its environment uses).
+fn check_tables(template: &Template, problems: &mut Vec<String>) {
+    let mut tables = BTreeSet::new();
+    for (_, function) in template.of_type("AWS::Serverless::Function") {
+        let environment = template.function_environment(function);
+        if let Some(table) = environment.get("TIDINGS_TABLE").and_then(ref_target)
+            && template.is(table, "AWS::DynamoDB::Table")
+        {
+            tables.insert(table.to_owned());
+        }
+    }
+    for table in tables {
+        let properties = &template.resources()[&table]["Properties"];
+        let key_schema = &properties["KeySchema"];
+        let string_id = properties["AttributeDefinitions"]
+            .as_array()
+            .is_some_and(|defs| {
+                defs.iter()
+                    .any(|d| d["AttributeName"] == "id" && d["AttributeType"] == "S")
+            });
+        if *key_schema != json!([{"AttributeName": "id", "KeyType": "HASH"}]) || !string_id {
+            problems.push(format!(
+                "{table}: the key must be the string attribute `id` alone (KeySchema \
+                 `id` HASH, AttributeDefinitions `id` S): the DynamoDB store writes each \
+                 record under that key"
+            ));
+        }
+        let ttl = &properties["TimeToLiveSpecification"];
+        if ttl["AttributeName"] != "expiration" || !is_true(ttl.get("Enabled")) {
+            problems.push(format!(
+                "{table}: enable TimeToLiveSpecification on `expiration`, where the store \
+                 writes each record's expiry; without it records are never removed"
+            ));
+        }
+    }
 }
 
 fn check_topics(template: &Template, problems: &mut Vec<String>) {
