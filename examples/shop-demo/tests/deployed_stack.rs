@@ -1,8 +1,9 @@
 //! The shop's `template.yaml`, deployed on the local AWS-API server that `scripts/test`
 //! starts (`scripts/deploy_local.py`: packaged, translated by the SAM translator, created as
 //! a CloudFormation stack, its SNS subscriptions made from the template's own properties),
-//! then driven end to end through the resources the stack created: events published to the
-//! stack's topic, each consumer's queue polled as its event source mapping says (batch size,
+//! then driven end to end through the resources the stack created: an event of every type
+//! published to the stack's topics (the events topic, and the FIFO payments topic), each
+//! consumer's queue polled as its event source mapping says (batch size,
 //! partial batch responses), on the stack's table, dead-lettering to the queue its function's
 //! environment names. The test creates no resource of its own, so a template mistake (a wrong
 //! filter policy, a missing redrive, a queue without its dead-letter queue, an event source
@@ -13,16 +14,21 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use shop::MemoryServices;
-use shop_events::OrderPlaced;
+use shop_events::{OrderCancelled, OrderPlaced, PaymentCaptured, StockReserved};
+use tidings::codegen::{accepted_types, handlers_of_crate};
 use tidings::dead_letter::SqsDeadLetterQueue;
 use tidings::local::QueuePoller;
-use tidings::{BatchResult, Destination, DynamoDbStore, Envelope, EventHandler, Outcome};
+use tidings::{
+    BatchResult, Destination, DynamoDbStore, Envelope, Event, EventHandler, Outcome, RecordResult,
+};
 use tidings::{Pipeline, Publisher};
 
-/// The consumers subscribed to the events topic, and the one that is not (payments reads
-/// the FIFO payments topic).
+/// The consumers subscribed to order events on the events topic, which the poison message
+/// (typed as an order) reaches; payments reads only the FIFO payments topic.
 const ORDER_CONSUMERS: [&str; 3] = ["Analytics", "Email", "Inventory"];
 
 fn repo_root() -> PathBuf {
@@ -124,13 +130,14 @@ fn wiring(deployed: &Value, consumer: &str) -> Wired {
     }
 }
 
-/// Polls `wired`'s queue through `handler` until it is empty, as its event source would.
+/// Polls `wired`'s queue through `handler` until it is empty, as its event source would;
+/// every record's result.
 async fn drain<H: EventHandler<State = shop::Services>>(
     handler: H,
     wired: &Wired,
     sdk: &aws_config::SdkConfig,
     table: &str,
-) -> Vec<Outcome> {
+) -> Vec<RecordResult> {
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let shop = MemoryServices::demo();
     let pipeline = Pipeline::with_state(handler, shop.services())
@@ -153,7 +160,7 @@ async fn drain<H: EventHandler<State = shop::Services>>(
         .expect("the batch runs")
     {
         let BatchResult { records } = batch;
-        outcomes.extend(records.into_iter().map(|r| r.outcome));
+        outcomes.extend(records);
     }
     outcomes
 }
@@ -189,17 +196,24 @@ async fn the_deployed_template_delivers_each_event_to_its_consumers_and_dead_let
         .as_str()
         .expect("the stack has the idempotency table");
 
-    // A placed order, as the orders API publishes it, and a poison message of the same type.
-    let example = tidings::events::schema::data_schema::<OrderPlaced>()["examples"][0].clone();
-    let order: OrderPlaced = serde_json::from_value(example).expect("the example is an order");
-    let publisher = Publisher::new(&sdk, "shop/orders");
-    publisher
-        .publish_envelope(
-            &Destination::topic(topic),
-            Envelope::new("shop/orders", order).with_sequence(1),
-        )
-        .await
-        .expect("publish to the stack's topic");
+    // One event of every type the shop publishes, each on the topic its producer uses
+    // (payment captures on the FIFO topic, grouped by order), and a poison message.
+    let payments_topic = deployed["topics"]["PaymentsTopic"]
+        .as_str()
+        .expect("the stack has the payments topic");
+    let publisher = Publisher::new(&sdk, "shop/e2e");
+    // The examples share an order as their subject: each comes later in its sequence, as
+    // they would in the order's life, so latest-wins handlers take every one.
+    publish_example::<OrderPlaced>(&publisher, topic, 1).await;
+    publish_example::<StockReserved>(&publisher, topic, 2).await;
+    publish_example::<PaymentCaptured>(&publisher, payments_topic, 3).await;
+    publish_example::<OrderCancelled>(&publisher, topic, 4).await;
+    let published = [
+        OrderPlaced::TYPE,
+        OrderCancelled::TYPE,
+        StockReserved::TYPE,
+        PaymentCaptured::TYPE,
+    ];
     aws_sdk_sns::Client::new(&sdk)
         .publish()
         .topic_arn(topic)
@@ -216,32 +230,64 @@ async fn the_deployed_template_delivers_each_event_to_its_consumers_and_dead_let
         .await
         .expect("publish the poison message");
 
-    let mut outcomes = BTreeMap::new();
-    outcomes.insert(
+    let mut results = BTreeMap::new();
+    results.insert(
         "Analytics",
         drain(shop::analytics::analytics, &wired["Analytics"], &sdk, table).await,
     );
-    outcomes.insert(
+    results.insert(
         "Email",
         drain(shop::email::email, &wired["Email"], &sdk, table).await,
     );
-    outcomes.insert(
+    results.insert(
         "Inventory",
         drain(shop::inventory::inventory, &wired["Inventory"], &sdk, table).await,
     );
-    outcomes.insert(
+    results.insert(
         "Payments",
         drain(shop::payments::payments, &wired["Payments"], &sdk, table).await,
     );
 
-    for consumer in ORDER_CONSUMERS {
-        let got = &outcomes[consumer];
-        let processed = got.iter().filter(|o| **o == Outcome::Processed).count();
+    for (consumer, got) in &results {
+        // What the subscriptions delivered must be exactly what the handler accepts of what
+        // was published, once each: a filter policy that lets a type through or holds one
+        // back shows here.
+        let handler = consumer.to_lowercase();
+        let accepted = handlers_of_crate("shop")
+            .into_iter()
+            .find(|h| h.name == handler)
+            .map(accepted_types)
+            .unwrap_or_else(|| panic!("the shop has a handler `{handler}`"));
+        let expected: Vec<&str> = published
+            .iter()
+            .copied()
+            .filter(|t| accepted.contains(t))
+            .collect();
+        let mut delivered: Vec<&str> = got.iter().filter_map(|r| r.event_type.as_deref()).collect();
+        delivered.sort_unstable();
+        let mut expected_sorted = expected.clone();
+        expected_sorted.sort_unstable();
+        assert_eq!(
+            delivered, expected_sorted,
+            "{consumer} should receive exactly the published types its handler accepts; \
+             got {got:?}"
+        );
+        // Each is handled: processed, or stale where a later event of its order came in the
+        // same batch to a latest-wins handler.
+        for record in got.iter().filter(|r| r.event_type.is_some()) {
+            assert!(
+                matches!(record.outcome, Outcome::Processed | Outcome::Stale { .. }),
+                "{consumer} did not handle {:?}: {:?}",
+                record.event_type,
+                record.outcome
+            );
+        }
+        let poisoned = ORDER_CONSUMERS.contains(consumer);
         let dead_lettered = got
             .iter()
-            .filter(|o| {
+            .filter(|r| {
                 matches!(
-                    o,
+                    r.outcome,
                     Outcome::Rejected {
                         dead_lettered: true,
                         ..
@@ -250,19 +296,37 @@ async fn the_deployed_template_delivers_each_event_to_its_consumers_and_dead_let
             })
             .count();
         assert_eq!(
-            (processed, dead_lettered, got.len()),
-            (1, 1, 2),
-            "{consumer} should process the order and dead-letter the poison message, got {got:?}"
+            (dead_lettered, got.len()),
+            (
+                usize::from(poisoned),
+                expected.len() + usize::from(poisoned)
+            ),
+            "{consumer} should dead-letter the poison message if subscribed to order events, \
+             and nothing else; got {got:?}"
         );
         assert_eq!(
-            messages_in(&sdk, &wired[consumer].dead_letter_url).await,
-            1,
-            "{consumer}'s dead-letter queue holds the poison message"
+            messages_in(&sdk, &wired[*consumer].dead_letter_url).await,
+            usize::from(poisoned),
+            "{consumer}'s dead-letter queue holds the poison message, if it reads order events"
         );
     }
-    assert!(
-        outcomes["Payments"].is_empty(),
-        "payments is not subscribed to order events, got {:?}",
-        outcomes["Payments"]
-    );
+}
+
+/// Publishes the first schema example of `T` to `topic` with `sequence`, as its producer
+/// would.
+async fn publish_example<T: Event + Serialize + DeserializeOwned>(
+    publisher: &Publisher,
+    topic: &str,
+    sequence: u64,
+) {
+    let example = tidings::events::schema::data_schema::<T>()["examples"][0].clone();
+    let data: T = serde_json::from_value(example)
+        .unwrap_or_else(|e| panic!("the example of {} decodes: {e}", T::TYPE));
+    publisher
+        .publish_envelope(
+            &Destination::topic(topic),
+            Envelope::new("shop/e2e", data).with_sequence(sequence),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("publish {} to {topic}: {e}", T::TYPE));
 }
