@@ -119,9 +119,9 @@ ensure_sam_cli() {
     fi
 }
 
-# `sam build` of template.yaml for x86_64 into BUILD_DIR (only the x86_64 Rust standard
-# library can be installed on the project's machines; arm64 stays the template's default),
-# then a check of what it built: every function has its bootstrap, and each consumer's
+# `sam build` of template.yaml for this machine's architecture into BUILD_DIR (x86_64 on the
+# project's machines, where only the x86_64 Rust standard library can be installed; arm64
+# stays the template's default), then a check of what it built: every function has its bootstrap, and each consumer's
 # answers that consumer's fixtures, as outcomes.json promises, against a Lambda Runtime API
 # on loopback, run by the `check_bootstrap` binary CHECKER.
 # MODE is `release`, as a deployment builds, or `debug`: SAM's debug mode
@@ -129,15 +129,25 @@ ensure_sam_cli() {
 # template, build path and artifacts in a fraction of the time.
 sam_build_and_check() {
     local mode=$1 build_dir=$2 checker=$3
+    # The built bootstraps are run here, so they are built for this machine: Linux only, and
+    # its own architecture.
+    [[ $(uname -s) == Linux ]] \
+        || die "the sam build check runs the functions it builds, which are Linux binaries: run it on Linux"
+    local architecture
+    case $(uname -m) in
+        x86_64) architecture=x86_64 ;;
+        aarch64 | arm64) architecture=arm64 ;;
+        *) die "Lambda runs x86_64 and arm64 functions; this machine is $(uname -m)" ;;
+    esac
     ensure_sam_cli
     # cargo-lambda, which sam runs, from the project's venv.
     ensure_dev_tools
     export_dummy_aws_credentials
     local sam_mode=()
     [[ $mode == debug ]] && sam_mode=(env SAM_BUILD_MODE=debug)
-    say "sam build ($mode, Architecture=x86_64) into ${build_dir#"$ROOT/"}"
+    say "sam build ($mode, Architecture=$architecture) into ${build_dir#"$ROOT/"}"
     SAM_CLI_TELEMETRY=0 "${sam_mode[@]}" "$SAM_VENV/bin/sam" build \
-        --parameter-overrides Architecture=x86_64 --build-dir "$build_dir" \
+        --parameter-overrides "Architecture=$architecture" --build-dir "$build_dir" \
         || die "sam build failed (above)"
     [[ -x $checker ]] || die "no check_bootstrap binary at $checker"
     local consumer function bootstrap
@@ -149,7 +159,7 @@ sam_build_and_check() {
             || die "$function's bootstrap did not answer its fixtures"
     done
     [[ -x $build_dir/OrdersApiFunction/bootstrap ]] || die "sam build left no bootstrap for OrdersApiFunction"
-    say "sam build ok: every function built, every consumer answered its fixtures"
+    say "sam build ok: every function built, every consumer ended its fixtures as promised"
 }
 
 # Amazon's DynamoDB Local, for the DynamoDB store's tests: moto does not apply concurrent
