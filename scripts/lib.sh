@@ -142,7 +142,6 @@ sam_build_and_check() {
     ensure_sam_cli
     # cargo-lambda, which sam runs, from the project's venv.
     ensure_dev_tools
-    export_dummy_aws_credentials
     local sam_mode=()
     [[ $mode == debug ]] && sam_mode=(env SAM_BUILD_MODE=debug)
     say "sam build ($mode, Architecture=$architecture) into ${build_dir#"$ROOT/"}"
@@ -150,12 +149,14 @@ sam_build_and_check() {
         --parameter-overrides "Architecture=$architecture" --build-dir "$build_dir" \
         || die "sam build failed (above)"
     [[ -x $checker ]] || die "no check_bootstrap binary at $checker"
-    local consumer function bootstrap
-    for consumer in analytics email inventory payments; do
+    # Each consumer with fixtures, whose function is its name in PascalCase.
+    local fixtures consumer function bootstrap
+    for fixtures in "$ROOT"/examples/shop/fixtures/*/; do
+        consumer=$(basename "$fixtures")
         function="$(tr '[:lower:]' '[:upper:]' <<<"${consumer:0:1}")${consumer:1}Function"
         bootstrap="$build_dir/$function/bootstrap"
         [[ -x $bootstrap ]] || die "sam build left no bootstrap for $function"
-        "$checker" "$bootstrap" "$ROOT/examples/shop/fixtures/$consumer" \
+        "$checker" "$bootstrap" "$fixtures" \
             || die "$function's bootstrap did not answer its fixtures"
     done
     [[ -x $build_dir/OrdersApiFunction/bootstrap ]] || die "sam build left no bootstrap for OrdersApiFunction"
