@@ -187,3 +187,43 @@ fn variables_in_globals_count_for_every_function() {
     let problems = check(&template, &consumers());
     assert!(problems.is_empty(), "{problems:#?}");
 }
+
+#[test]
+fn a_key_policy_may_name_every_resource_but_a_role_may_not() {
+    let generated = sam(&["--fifo", "refunds", "--fifo-topic", "PaymentsTopic"]).expect("sam runs");
+    let mut template = template_with(&generated);
+    // A customer-managed key's policy: its `Resource` is `*`, meaning the key itself.
+    let statement = json!({
+        "Effect": "Allow",
+        "Principal": {"Service": "sns.amazonaws.com"},
+        "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+        "Resource": "*",
+    });
+    template.root["Resources"]["EventsKey"] = json!({
+        "Type": "AWS::KMS::Key",
+        "Properties": {"KeyPolicy": {"Version": "2012-10-17", "Statement": [statement]}},
+    });
+    let problems = check(&template, &consumers());
+    assert!(problems.is_empty(), "{problems:#?}");
+
+    let role = template.root["Resources"]
+        .as_object_mut()
+        .and_then(|resources| {
+            resources
+                .iter_mut()
+                .find(|(_, r)| r["Type"] == "AWS::IAM::Role")
+        })
+        .map(|(_, role)| role)
+        .expect("a generated role");
+    role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        .as_array_mut()
+        .expect("the role's statements")
+        .push(json!({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}));
+    let problems = check(&template, &consumers());
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("Resource `*` has a wildcard")),
+        "{problems:#?}"
+    );
+}

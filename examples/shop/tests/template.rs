@@ -232,9 +232,9 @@ fn wildcards_in_statements_are_reported() {
     assert_eq!(
         problems,
         [
-            "template.Resources.InventoryRole.Properties.Policies[0].PolicyDocument.Statement[4]: \
+            "InventoryRole.Properties.Policies[0].PolicyDocument.Statement[4]: \
              Action `sns:*` has a wildcard; name exact actions and resources",
-            "template.Resources.InventoryRole.Properties.Policies[0].PolicyDocument.Statement[4]: \
+            "InventoryRole.Properties.Policies[0].PolicyDocument.Statement[4]: \
              Resource `arn:${AWS::Partition}:sns:*` has a wildcard; name exact actions and resources",
         ]
     );
