@@ -12,7 +12,9 @@ use crate::lambda::{AwsSettings, TlsRoots};
 /// [`AwsSettings`] from `TIDINGS_AWS_TIMEOUT_MS` and `TIDINGS_TLS_ROOTS`.
 ///
 /// Loading reads the environment only: the region from `AWS_REGION`, credentials on the
-/// first call, so a cold start makes no network call here.
+/// first call, so a cold start makes no network call here. Lambda always sets `AWS_REGION`;
+/// a program elsewhere (a producer on a server, a script) sets it too, since a region in
+/// `~/.aws/config` is not read.
 ///
 /// # Panics
 ///
