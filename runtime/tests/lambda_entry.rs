@@ -223,8 +223,8 @@ fn an_invalid_variable_is_named_with_what_it_should_be() {
         ),
         (
             &[("TIDINGS_TLS_ROOTS", "System")],
-            "environment variable TIDINGS_TLS_ROOTS=\"System\" is invalid: `amazon`, `mozilla` \
-             or `system`",
+            "environment variable TIDINGS_TLS_ROOTS=\"System\" is invalid: `amazon` (the roots \
+             AWS endpoints chain to) or `system` (the system's certificate files)",
         ),
     ];
     for (variables, expected) in cases {

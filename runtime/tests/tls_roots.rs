@@ -1,14 +1,29 @@
 //! The HTTPS client tidings configures for the AWS SDK trusts the roots compiled into the
-//! binary: building its TLS connector parses every one of them (a root that did not parse
-//! would panic there), so a call to an HTTPS endpoint gets as far as connecting.
+//! binary (or, with `TIDINGS_TLS_ROOTS=system`, the system's): building its TLS connector
+//! parses every one of them (a root that did not parse would panic there), so a call to an
+//! HTTPS endpoint gets as far as connecting.
 
 use std::time::Duration;
 
 use aws_sdk_dynamodb::config::Credentials;
+use tidings::lambda::{AwsSettings, TlsRoots};
 
 #[tokio::test(flavor = "current_thread")]
 async fn the_compiled_in_roots_parse_and_a_call_reaches_the_network() {
-    let sdk = tidings::aws::sdk_config().await;
+    reaches_the_network(TlsRoots::Amazon).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_system_roots_parse_and_a_call_reaches_the_network() {
+    reaches_the_network(TlsRoots::System).await;
+}
+
+async fn reaches_the_network(tls_roots: TlsRoots) {
+    let settings = AwsSettings {
+        tls_roots,
+        ..AwsSettings::from_lookup(|_| None).expect("the defaults")
+    };
+    let sdk = tidings::aws::sdk_config_with(&settings).await;
     let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
         // Nothing listens on port 1 of loopback: the call fails to connect, after the
         // connector (and its trust store) was built.
@@ -24,6 +39,6 @@ async fn the_compiled_in_roots_parse_and_a_call_reaches_the_network() {
     let text = format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(&error));
     assert!(
         text.contains("dispatch failure") || text.contains("connect"),
-        "the call should fail to connect, not before: {text}"
+        "with {tls_roots:?} roots, the call should fail to connect, not before: {text}"
     );
 }

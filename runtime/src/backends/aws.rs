@@ -59,26 +59,21 @@ pub async fn sdk_config_with(settings: &AwsSettings) -> SdkConfig {
 /// set, or the system's, cost a function about 3 ms of every cold start, the five Amazon roots
 /// a few microseconds (`cargo bench -p tidings-tests --bench cold_start`).
 fn tls_context(roots: TlsRoots) -> TlsContext {
-    let mut store = TrustStore::empty().with_native_roots(roots == TlsRoots::System);
-    if roots != TlsRoots::System {
-        for root in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
-            if roots == TlsRoots::Mozilla || is_amazon_root(root) {
-                store = store.with_pem_certificate(pem(root));
-            }
-        }
-    }
+    let store = match roots {
+        TlsRoots::Amazon => AMAZON_ROOTS.iter().fold(
+            TrustStore::empty().with_native_roots(false),
+            |store, root| store.with_pem_certificate(pem(root)),
+        ),
+        TlsRoots::System => TrustStore::empty().with_native_roots(true),
+    };
     TlsContext::builder()
         .with_trust_store(store)
         .build()
         .expect("a trust store of certificates is a valid TLS context")
 }
 
-/// Whether a root certificate is one AWS service endpoints chain to: its subject names
-/// Amazon Root CA (1 to 4) or Starfield Services Root Certificate Authority - G2.
-fn is_amazon_root(der: &[u8]) -> bool {
-    let names = |needle: &[u8]| der.windows(needle.len()).any(|window| window == needle);
-    names(b"Amazon Root CA") || names(b"Starfield Services Root Certificate Authority - G2")
-}
+// `AMAZON_ROOTS`, picked by build.rs.
+include!(concat!(env!("OUT_DIR"), "/amazon_roots.rs"));
 
 /// A DER certificate as PEM, the form the SDK's trust store takes.
 fn pem(der: &[u8]) -> Vec<u8> {
@@ -110,15 +105,27 @@ fn pem(der: &[u8]) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_amazon_root, pem};
+    use super::{AMAZON_ROOTS, pem};
 
     #[test]
     fn the_amazon_roots_are_the_four_amazon_cas_and_starfield_services_g2() {
-        let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
-            .iter()
-            .filter(|root| is_amazon_root(root))
-            .count();
-        assert_eq!(roots, 5);
+        let names = |der: &[u8], name: &str| {
+            der.windows(name.len())
+                .any(|window| window == name.as_bytes())
+        };
+        for n in 1..=4 {
+            let name = format!("Amazon Root CA {n}");
+            assert!(
+                AMAZON_ROOTS.iter().any(|der| names(der, &name)),
+                "{name} is compiled in"
+            );
+        }
+        assert!(
+            AMAZON_ROOTS
+                .iter()
+                .any(|der| names(der, "Starfield Services Root Certificate Authority - G2")),
+            "Starfield Services Root G2 is compiled in"
+        );
     }
 
     #[test]

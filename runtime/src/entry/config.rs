@@ -5,7 +5,7 @@
 //! | `TIDINGS_STORE` | `memory` or `dynamodb` | `memory` |
 //! | `TIDINGS_TABLE` | the DynamoDB table, with `TIDINGS_STORE=dynamodb` (feature `dynamodb`) | required then |
 //! | `TIDINGS_AWS_TIMEOUT_MS` | timeout of one AWS call attempt | 3000 |
-//! | `TIDINGS_TLS_ROOTS` | roots the AWS clients trust: `amazon`, `mozilla` or `system` | `amazon` |
+//! | `TIDINGS_TLS_ROOTS` | roots the AWS clients trust: `amazon` or `system` | `amazon` |
 //! | `TIDINGS_DEAD_LETTER_QUEUE_URL` | SQS queue for rejected records (feature `publisher`) | none: rejected records are reported as failures |
 //! | `TIDINGS_CONCURRENCY` | records of a standard batch run at once | the handler's `concurrency` |
 //! | `TIDINGS_IDEMPOTENCY_TTL_SECS` | how long completed records are remembered | 86400 |
@@ -65,10 +65,8 @@ pub enum TlsRoots {
     /// Root G2), compiled in. The default: parsing only these keeps cold starts short.
     #[default]
     Amazon,
-    /// Every root of the Mozilla set, compiled in, for endpoints with other public
-    /// certificates.
-    Mozilla,
-    /// The system's certificate files, for an endpoint behind a private authority.
+    /// The system's certificate files, for an endpoint with another certificate (behind a
+    /// private authority, say); parsing them costs a few milliseconds of every cold start.
     System,
 }
 
@@ -92,13 +90,13 @@ impl AwsSettings {
         .map_or(Self::DEFAULT_ATTEMPT_TIMEOUT, Duration::from_millis);
         let tls_roots = match lookup("TIDINGS_TLS_ROOTS").as_deref() {
             None | Some("") | Some("amazon") => TlsRoots::Amazon,
-            Some("mozilla") => TlsRoots::Mozilla,
             Some("system") => TlsRoots::System,
             Some(other) => {
                 return Err(ConfigError {
                     name: "TIDINGS_TLS_ROOTS",
                     value: other.to_owned(),
-                    expected: "`amazon`, `mozilla` or `system`",
+                    expected: "`amazon` (the roots AWS endpoints chain to) or `system` (the \
+                               system's certificate files)",
                 });
             }
         };
