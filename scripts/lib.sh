@@ -142,25 +142,44 @@ sam_build_and_check() {
     ensure_sam_cli
     # cargo-lambda, which sam runs, from the project's venv.
     ensure_dev_tools
-    local sam_mode=()
+    # The mode is this function's choice alone: a SAM_BUILD_MODE left in the shell must not
+    # turn the release build into a debug one.
+    local sam_mode=(env -u SAM_BUILD_MODE)
     [[ $mode == debug ]] && sam_mode=(env SAM_BUILD_MODE=debug)
     say "sam build ($mode, Architecture=$architecture) into ${build_dir#"$ROOT/"}"
     SAM_CLI_TELEMETRY=0 "${sam_mode[@]}" "$SAM_VENV/bin/sam" build \
         --parameter-overrides "Architecture=$architecture" --build-dir "$build_dir" \
         || die "sam build failed (above)"
     [[ -x $checker ]] || die "no check_bootstrap binary at $checker"
-    # Each consumer with fixtures, whose function is its name in PascalCase.
+    # Each consumer has fixtures, and its function is its name in PascalCase, as codegen
+    # names it (reserve_stock: ReserveStockFunction). The orders API is the one function
+    # without: it answers HTTP, not events.
     local fixtures consumer function bootstrap
+    local -A checked=([OrdersApiFunction]=1)
     for fixtures in "$ROOT"/examples/shop/fixtures/*/; do
         consumer=$(basename "$fixtures")
-        function="$(tr '[:lower:]' '[:upper:]' <<<"${consumer:0:1}")${consumer:1}Function"
+        function="$(sed -E 's/(^|[_-])([a-z])/\U\2/g' <<<"$consumer")Function"
         bootstrap="$build_dir/$function/bootstrap"
         [[ -x $bootstrap ]] || die "sam build left no bootstrap for $function"
         "$checker" "$bootstrap" "$fixtures" \
-            || die "$function's bootstrap did not answer its fixtures"
+            || die "$function's bootstrap did not end its fixtures as promised"
+        checked[$function]=1
     done
     [[ -x $build_dir/OrdersApiFunction/bootstrap ]] || die "sam build left no bootstrap for OrdersApiFunction"
+    local built
+    for built in "$build_dir"/*Function/; do
+        function=$(basename "$built")
+        [[ -n ${checked[$function]:-} ]] \
+            || die "$function was built but has no fixtures in examples/shop/fixtures to check it with"
+    done
     say "sam build ok: every function built, every consumer ended its fixtures as promised"
+}
+
+# The directory cargo builds into: `target` unless CARGO_TARGET_DIR or cargo's configuration
+# says otherwise.
+cargo_target_dir() {
+    cargo metadata --format-version 1 --no-deps \
+        | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])'
 }
 
 # Amazon's DynamoDB Local, for the DynamoDB store's tests: moto does not apply concurrent

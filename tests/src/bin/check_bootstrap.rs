@@ -1,7 +1,7 @@
 //! Runs a built Lambda function (`bootstrap`, as `sam build` leaves it) against a Lambda
-//! Runtime API on loopback. First it starts it with the environment a deployment gives it
-//! (the DynamoDB store, a dead-letter queue), which must reach its first poll: a binary built
-//! without the features those need stops at start. Then it starts it on the embedded
+//! Runtime API on loopback. First it starts it with a deployment-like environment (the
+//! DynamoDB store, a dead-letter queue, as the template sets them), which must reach its first
+//! poll: a binary built without the features those need stops at start. Then it starts it on the embedded
 //! defaults and sends it each fixture its handler's `outcomes.json` lists, one invocation
 //! each, checking that it ends as promised by three things the function says:
 //!
@@ -57,14 +57,8 @@ fn check(bootstrap: &Path, fixtures: &Path) -> Result<usize, String> {
     .map_err(|e| format!("outcomes.json is not a map of fixtures to outcomes: {e}"))?;
     starts_as_deployed(bootstrap)?;
     let api = RuntimeApi::start().map_err(|e| format!("cannot start the Runtime API: {e}"))?;
-    let mut function = Command::new(bootstrap)
-        .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", api.runtime_api())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "sam-build-check")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+    let mut function = in_lambda(bootstrap, &api)
         .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-        .env("AWS_REGION", "eu-west-1")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .spawn()
@@ -87,18 +81,26 @@ fn check(bootstrap: &Path, fixtures: &Path) -> Result<usize, String> {
     result.map(|()| outcomes.len())
 }
 
-/// Starts `bootstrap` with the variables a deployment sets, its AWS endpoint a closed
-/// loopback port (init makes no AWS call), and waits for its first poll.
-fn starts_as_deployed(bootstrap: &Path) -> Result<(), String> {
-    let api = RuntimeApi::start().map_err(|e| format!("cannot start the Runtime API: {e}"))?;
-    let closed = "http://127.0.0.1:9";
-    let mut function = Command::new(bootstrap)
+/// A command that runs `bootstrap` as Lambda would against `api`: an environment of only
+/// the variables the Lambda runtime sets.
+fn in_lambda(bootstrap: &Path, api: &RuntimeApi) -> Command {
+    let mut command = Command::new(bootstrap);
+    command
         .env_clear()
         .env("AWS_LAMBDA_RUNTIME_API", api.runtime_api())
         .env("AWS_LAMBDA_FUNCTION_NAME", "sam-build-check")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_REGION", "eu-west-1")
+        .env("AWS_REGION", "eu-west-1");
+    command
+}
+
+/// Starts `bootstrap` with the variables a deployment sets, its AWS endpoint a closed
+/// loopback port (init makes no AWS call), and waits for its first poll.
+fn starts_as_deployed(bootstrap: &Path) -> Result<(), String> {
+    let api = RuntimeApi::start().map_err(|e| format!("cannot start the Runtime API: {e}"))?;
+    let closed = "http://127.0.0.1:9";
+    let mut function = in_lambda(bootstrap, &api)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_ENDPOINT_URL", closed)
@@ -113,7 +115,17 @@ fn starts_as_deployed(bootstrap: &Path) -> Result<(), String> {
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot start it: {e}"))?;
-    let polled = api.first_poll(PATIENCE).is_some();
+    // Poll for the first request in short steps, so that a function that stops at start
+    // (the case this is for) is seen at once rather than after the whole patience.
+    let deadline = Instant::now() + PATIENCE;
+    let polled = loop {
+        if api.first_poll(Duration::from_millis(50)).is_some() {
+            break true;
+        }
+        if Instant::now() > deadline || matches!(function.try_wait(), Ok(Some(_))) {
+            break false;
+        }
+    };
     let _ = function.kill();
     let output = function
         .wait_with_output()
@@ -166,17 +178,17 @@ fn invoke_all(
                 "{file} should end {expected}, but the batch's metrics say {metrics}"
             ));
         }
-        if let Some(code) = promise.code {
-            if !logs.iter().any(|log| names_record(log, message_id, code)) {
-                return Err(format!(
-                    "{file} should end {expected}, but no log line gives message {message_id} \
-                     the reason code `{code}`; the batch logged:\n{}",
-                    logs.iter()
-                        .map(Value::to_string)
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                ));
-            }
+        if let Some(code) = promise.code
+            && !logs.iter().any(|log| names_record(log, message_id, code))
+        {
+            return Err(format!(
+                "{file} should end {expected}, but no log line gives message {message_id} the \
+                 reason code `{code}`; the batch logged:\n{}",
+                logs.iter()
+                    .map(Value::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ));
         }
     }
     Ok(())
@@ -191,7 +203,10 @@ struct Promise<'a> {
 impl<'a> Promise<'a> {
     fn read(word: &'a str) -> Result<Self, String> {
         let (outcome, code) = match word.split_once(" (") {
-            Some((outcome, code)) => (outcome, code.strip_suffix(')')),
+            Some((outcome, code)) => match code.strip_suffix(')') {
+                Some(code) => (outcome, Some(code)),
+                None => return Err(format!("outcome `{word}` misses its closing `)`")),
+            },
             None => (word, None),
         };
         let known = [
