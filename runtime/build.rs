@@ -1,8 +1,8 @@
 //! Compiles in the root certificates AWS service endpoints chain to, for the HTTPS client
 //! of the AWS clients (features `dynamodb` and `publisher`): Amazon Root CA 1 to 4 and
 //! Starfield Services Root Certificate Authority - G2, picked here from the Mozilla set of
-//! `webpki-root-certs`. Picking them at build time leaves the other roots, about 150 KB,
-//! out of every function's binary; a client parses only these five at start.
+//! `webpki-root-certs`. Picking them at build time leaves the other roots (about 110 KB of a
+//! function's binary) out; a client parses only these at start.
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
@@ -15,29 +15,46 @@ mod amazon_roots {
     use std::fmt::Write as _;
     use std::path::PathBuf;
 
-    /// How many roots AWS endpoints chain to; a different count means the Mozilla set
-    /// changed in a way the filter below must be reviewed for.
-    const EXPECTED: usize = 5;
+    /// The subjects of the roots AWS endpoints chain to. The four Amazon roots are required:
+    /// without them no AWS call could be verified. Starfield Services G2 only cross-signs
+    /// them for old clients, so a Mozilla set without it still builds, with a warning.
+    const AMAZON: [&str; 4] = [
+        "Amazon Root CA 1",
+        "Amazon Root CA 2",
+        "Amazon Root CA 3",
+        "Amazon Root CA 4",
+    ];
+    const STARFIELD: &str = "Starfield Services Root Certificate Authority - G2";
 
     /// Writes each root as a DER file in `OUT_DIR`, and `amazon_roots.rs`, which includes
     /// them as `AMAZON_ROOTS`.
     pub fn write() {
         let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-        let roots: Vec<&[u8]> = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        let all = webpki_root_certs::TLS_SERVER_ROOT_CERTS;
+        let find = |subject: &str| {
+            all.iter()
+                .map(|root| root.as_ref())
+                .find(|der| names(der, subject))
+        };
+        let mut roots: Vec<&[u8]> = AMAZON
             .iter()
-            .map(|root| root.as_ref())
-            .filter(|der| is_amazon_root(der))
+            .map(|subject| {
+                find(subject).unwrap_or_else(|| {
+                    panic!(
+                        "webpki-root-certs has no `{subject}`, a root AWS endpoints chain to; \
+                         pin a version of it that has"
+                    )
+                })
+            })
             .collect();
-        assert_eq!(
-            roots.len(),
-            EXPECTED,
-            "webpki-root-certs holds {} roots naming Amazon Root CA or Starfield Services \
-             Root G2, not {EXPECTED}: review the roots AWS endpoints chain to",
-            roots.len()
-        );
-        let mut source = String::from(
+        match find(STARFIELD) {
+            Some(root) => roots.push(root),
+            None => println!("cargo::warning=webpki-root-certs has no `{STARFIELD}`: left out"),
+        }
+        let mut source = format!(
             "/// The roots AWS service endpoints chain to, DER-encoded (written by build.rs).\n\
-             pub(crate) const AMAZON_ROOTS: [&[u8]; 5] = [\n",
+             pub(crate) const AMAZON_ROOTS: [&[u8]; {}] = [\n",
+            roots.len()
         );
         for (i, der) in roots.iter().enumerate() {
             let file = format!("amazon-root-{i}.der");
@@ -52,10 +69,11 @@ mod amazon_roots {
         std::fs::write(out.join("amazon_roots.rs"), source).expect("write amazon_roots.rs");
     }
 
-    /// Whether a root certificate's subject names Amazon Root CA (1 to 4) or Starfield
-    /// Services Root Certificate Authority - G2.
-    fn is_amazon_root(der: &[u8]) -> bool {
-        let names = |needle: &[u8]| der.windows(needle.len()).any(|window| window == needle);
-        names(b"Amazon Root CA") || names(b"Starfield Services Root Certificate Authority - G2")
+    /// Whether the DER certificate `der` names `subject`. Root certificates are self-signed,
+    /// so a root's name appears as both its issuer and its subject; no other root of the set
+    /// carries another's name.
+    fn names(der: &[u8], subject: &str) -> bool {
+        der.windows(subject.len())
+            .any(|window| window == subject.as_bytes())
     }
 }

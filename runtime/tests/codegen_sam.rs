@@ -125,7 +125,7 @@ fn a_fifo_function_needs_a_fifo_topic() {
 }
 
 #[test]
-fn a_fifo_handler_must_be_among_those_asked_for() {
+fn options_that_would_be_ignored_are_refused() {
     let error = sam(&[
         "reserve_stock",
         "--fifo",
@@ -137,6 +137,10 @@ fn a_fifo_handler_must_be_among_those_asked_for() {
     assert!(error.contains("`--fifo refunds`"), "{error}");
     let error = sam(&["--fifo-topci", "PaymentsTopic"]).expect_err("a misspelt option");
     assert!(error.contains("no option `--fifo-topci`"), "{error}");
+    let error = sam(&["--fifo-topic", "PaymentsTopic"]).expect_err("no FIFO function");
+    assert!(error.contains("no `--fifo NAME`"), "{error}");
+    let error = sam(&["--topic", "A", "--topic", "B"]).expect_err("two topics");
+    assert!(error.contains("`--topic` is given twice"), "{error}");
 }
 
 #[test]
@@ -205,6 +209,20 @@ fn a_key_policy_may_name_every_resource_but_a_role_may_not() {
     });
     let problems = check(&template, &consumers());
     assert!(problems.is_empty(), "{problems:#?}");
+    // Its actions are still held to exact names.
+    template.root["Resources"]["EventsKey"]["Properties"]["KeyPolicy"]["Statement"][0]["Action"] =
+        json!("kms:*");
+    let problems = check(&template, &consumers());
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("Action `kms:*` has a wildcard")),
+        "{problems:#?}"
+    );
+    template.root["Resources"]
+        .as_object_mut()
+        .expect("resources")
+        .remove("EventsKey");
 
     let role = template.root["Resources"]
         .as_object_mut()

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use aws_sdk_dynamodb::config::Credentials;
-use tidings::lambda::{AwsSettings, TlsRoots};
+use tidings::aws::{AwsSettings, TlsRoots};
 
 #[tokio::test(flavor = "current_thread")]
 async fn the_compiled_in_roots_parse_and_a_call_reaches_the_network() {
@@ -21,7 +21,7 @@ async fn the_system_roots_parse_and_a_call_reaches_the_network() {
 async fn reaches_the_network(tls_roots: TlsRoots) {
     let settings = AwsSettings {
         tls_roots,
-        ..AwsSettings::from_lookup(|_| None).expect("the defaults")
+        ..AwsSettings::default()
     };
     let sdk = tidings::aws::sdk_config_with(&settings).await;
     let config = aws_sdk_dynamodb::config::Builder::from(&sdk)

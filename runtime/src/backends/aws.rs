@@ -5,7 +5,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
 
-use crate::lambda::{AwsSettings, TlsRoots};
+pub use crate::entry::config::{AwsSettings, TlsRoots};
 
 /// The SDK configuration from the environment, as Lambda provides it (region, credentials;
 /// `AWS_ENDPOINT_URL` points every client at a local AWS-API server), with tidings'

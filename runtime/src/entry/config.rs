@@ -70,6 +70,16 @@ pub enum TlsRoots {
     System,
 }
 
+impl Default for AwsSettings {
+    /// A 3-second attempt timeout, trusting the roots AWS endpoints chain to.
+    fn default() -> Self {
+        Self {
+            attempt_timeout: Self::DEFAULT_ATTEMPT_TIMEOUT,
+            tls_roots: TlsRoots::default(),
+        }
+    }
+}
+
 impl AwsSettings {
     /// The default timeout of one AWS call attempt: a dependency that does not answer must
     /// not hold a batch until the Lambda deadline.

@@ -158,11 +158,13 @@ pub fn execute(
             let mut resources = Map::new();
             for handler in chosen {
                 let mut function = SamFunction::new(handler);
-                function.topic = args.topic.clone();
+                if let Some(topic) = args.topic {
+                    function.topic = topic.to_owned();
+                }
                 if args.fifo.contains(&handler.name) {
                     function.fifo = true;
                     // Checked by `parse`: a FIFO function comes with its FIFO topic.
-                    function.topic = args.fifo_topic.clone().unwrap_or_default();
+                    function.topic = args.fifo_topic.unwrap_or_default().to_owned();
                 }
                 resources.extend(function_resources(handler, &function));
             }
@@ -198,8 +200,8 @@ pub fn execute(
 struct SamArgs<'a> {
     names: Vec<&'a str>,
     fifo: Vec<&'a str>,
-    topic: String,
-    fifo_topic: Option<String>,
+    topic: Option<&'a str>,
+    fifo_topic: Option<&'a str>,
 }
 
 impl<'a> SamArgs<'a> {
@@ -208,7 +210,7 @@ impl<'a> SamArgs<'a> {
         let mut args = SamArgs {
             names: Vec::new(),
             fifo: Vec::new(),
-            topic: "EventsTopic".to_owned(),
+            topic: None,
             fifo_topic: None,
         };
         let mut words = words.iter();
@@ -219,24 +221,36 @@ impl<'a> SamArgs<'a> {
                     .copied()
                     .ok_or_else(|| format!("`{word}` needs a value"))
             };
+            let once = |slot: &mut Option<&'a str>, value: &'a str| match slot.replace(value) {
+                None => Ok(()),
+                Some(_) => Err(format!("`{word}` is given twice")),
+            };
             match word {
                 "--fifo" => args.fifo.push(value()?),
-                "--topic" => args.topic = value()?.to_owned(),
-                "--fifo-topic" => args.fifo_topic = Some(value()?.to_owned()),
+                "--topic" => once(&mut args.topic, value()?)?,
+                "--fifo-topic" => once(&mut args.fifo_topic, value()?)?,
                 flag if flag.starts_with("--") => {
                     return Err(format!("`sam` has no option `{flag}`"));
                 }
                 name => args.names.push(name),
             }
         }
-        if !args.fifo.is_empty() && args.fifo_topic.is_none() {
+        match (args.fifo.is_empty(), args.fifo_topic) {
             // SNS refuses to subscribe a FIFO queue to a standard topic, so a FIFO function
             // on the default topic would fail to deploy.
-            return Err(
-                "a FIFO queue can only subscribe to a FIFO topic: name your \
-                        template's FIFO topic with `--fifo-topic LOGICAL_ID`"
-                    .to_owned(),
-            );
+            (false, None) => {
+                return Err(
+                    "a FIFO queue can only subscribe to a FIFO topic: name your \
+                            template's FIFO topic with `--fifo-topic LOGICAL_ID`"
+                        .to_owned(),
+                );
+            }
+            (true, Some(_)) => {
+                return Err("`--fifo-topic` names the topic of FIFO functions, but no \
+                            `--fifo NAME` asks for one"
+                    .to_owned());
+            }
+            _ => {}
         }
         Ok(args)
     }

@@ -4,7 +4,7 @@
 //! accepts), FIFO where the handler needs order, visibility timeouts at least six times the
 //! function timeout, roles with the exact permissions tidings needs (and those to write the
 //! function's own log group), the idempotency table's key and time to live, and statements
-//! without wildcards. Environment variables count from `Globals` too, as SAM merges them. A
+//! without wildcards (but a KMS key policy's `Resource: "*"`, which means the key). Environment variables count from `Globals` too, as SAM merges them. A
 //! team calls it from its own tests against its own template:
 //!
 //! ```no_run
@@ -253,14 +253,12 @@ pub fn check(template: &Template, consumers: &[Consumer]) -> Vec<String> {
     check_tables(template, &mut problems);
     check_roles(template, &mut problems);
     for (id, resource) in template.resources() {
-        // A key policy's `Resource` is `*` by definition (it means the key itself), so
-        // customer-managed keys are left to their own review.
-        if !matches!(
+        // A key policy's `Resource` is `*` by definition: it means the key itself.
+        let key_policy = matches!(
             resource["Type"].as_str(),
             Some("AWS::KMS::Key" | "AWS::KMS::ReplicaKey")
-        ) {
-            check_statements(resource, id, &mut problems);
-        }
+        );
+        check_statements(resource, id, key_policy, &mut problems);
     }
     problems
 }
@@ -766,14 +764,18 @@ fn check_roles(template: &Template, problems: &mut Vec<String>) {
 }
 
 /// No IAM statement anywhere in `value` allows a wildcard action or resource, or grants by
-/// exclusion (NotAction / NotResource).
-fn check_statements(value: &Value, at: &str, problems: &mut Vec<String>) {
+/// exclusion (NotAction / NotResource); in a KMS key's policy (`key_policy`), `Resource: "*"`
+/// stands for the key itself and is allowed.
+fn check_statements(value: &Value, at: &str, key_policy: bool, problems: &mut Vec<String>) {
     match value {
         Value::Object(object) => {
             if let Some(statements) = object.get("Statement") {
                 for (i, statement) in one_or_many(statements).into_iter().enumerate() {
                     let place = format!("{at}.Statement[{i}]");
                     for key in ["Action", "Resource"] {
+                        if key_policy && key == "Resource" && statement[key] == "*" {
+                            continue;
+                        }
                         if let Some(wildcard) = statement.get(key).and_then(first_wildcard) {
                             problems.push(format!(
                                 "{place}: {key} `{wildcard}` has a wildcard; name exact actions \
@@ -791,12 +793,12 @@ fn check_statements(value: &Value, at: &str, problems: &mut Vec<String>) {
                 }
             }
             for (key, child) in object {
-                check_statements(child, &format!("{at}.{key}"), problems);
+                check_statements(child, &format!("{at}.{key}"), key_policy, problems);
             }
         }
         Value::Array(items) => {
             for (i, child) in items.iter().enumerate() {
-                check_statements(child, &format!("{at}[{i}]"), problems);
+                check_statements(child, &format!("{at}[{i}]"), key_policy, problems);
             }
         }
         _ => {}
