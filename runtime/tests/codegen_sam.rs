@@ -69,24 +69,54 @@ fn sam(args: &[&str]) -> Result<String, String> {
     Ok(String::from_utf8(out).expect("UTF-8 output"))
 }
 
-/// A whole template: the generated functions pasted under `Resources:` beside the topics and
-/// table of the project's own template, which the generated resources refer to.
+/// A whole template, as a team writes it around what codegen prints: the topics and the
+/// table the generated resources refer to, the functions' runtime in `Globals`, and the
+/// generated functions pasted under `Resources:`.
 fn template_with(generated: &str) -> Template {
-    let project =
-        Template::parse(include_str!("../../template.yaml")).expect("template.yaml parses");
     let pasted = Template::parse(&format!("Resources:\n{generated}")).expect("the output parses");
     let mut resources: Map<String, Value> = pasted.root["Resources"]
         .as_object()
         .expect("resources were generated")
         .clone();
-    for shared in ["EventsTopic", "PaymentsTopic", "IdempotencyTable"] {
-        resources.insert(shared.to_owned(), project.root["Resources"][shared].clone());
-    }
+    resources.insert(
+        "EventsTopic".to_owned(),
+        json!({"Type": "AWS::SNS::Topic", "Properties": {"KmsMasterKeyId": "alias/aws/sns"}}),
+    );
+    resources.insert(
+        "PaymentsTopic".to_owned(),
+        json!({
+            "Type": "AWS::SNS::Topic",
+            "Properties": {
+                "TopicName": "payments.fifo",
+                "FifoTopic": true,
+                "KmsMasterKeyId": "alias/aws/sns",
+            },
+        }),
+    );
+    resources.insert(
+        "IdempotencyTable".to_owned(),
+        json!({
+            "Type": "AWS::DynamoDB::Table",
+            "Properties": {
+                "BillingMode": "PAY_PER_REQUEST",
+                "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+                "TimeToLiveSpecification": {"AttributeName": "expiration", "Enabled": true},
+            },
+        }),
+    );
     let root = json!({
         "AWSTemplateFormatVersion": "2010-09-09",
         "Transform": "AWS::Serverless-2016-10-31",
-        "Parameters": project.root["Parameters"],
-        "Globals": project.root["Globals"],
+        "Globals": {
+            "Function": {
+                "Runtime": "provided.al2023",
+                "Architectures": ["arm64"],
+                "Handler": "bootstrap",
+                "CodeUri": ".",
+                "Timeout": 30,
+            },
+        },
         "Resources": resources,
     });
     Template::parse(&to_yaml(&root, 0)).expect("the whole template parses")
