@@ -152,6 +152,13 @@ fn what_codegen_writes_passes_the_drift_check() {
 fn a_fifo_function_needs_a_fifo_topic() {
     let error = sam(&["--fifo", "refunds"]).expect_err("no FIFO topic named");
     assert!(error.contains("--fifo-topic"), "{error}");
+    // A handler name left out is named as such, not taken for the option after it.
+    let error = sam(&["refunds", "--fifo", "--fifo-topic", "PaymentsTopic"])
+        .expect_err("no handler after --fifo");
+    assert!(
+        error.contains("`--fifo` needs a value before `--fifo-topic`"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -272,6 +279,24 @@ fn a_key_policy_may_name_every_resource_but_a_role_may_not() {
         problems
             .iter()
             .any(|p| p.contains("Resource `*` has a wildcard")),
+        "{problems:#?}"
+    );
+}
+
+#[test]
+fn a_fifo_queue_on_a_standard_topic_is_reported_with_the_fix() {
+    let generated = sam(&["--fifo", "refunds", "--fifo-topic", "PaymentsTopic"]).expect("sam runs");
+    let mut template = template_with(&generated);
+    let topic = &mut template.root["Resources"]["PaymentsTopic"]["Properties"];
+    topic
+        .as_object_mut()
+        .expect("the topic's properties")
+        .remove("FifoTopic");
+    let problems = check(&template, &consumers());
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("PaymentsTopic is not one: set `FifoTopic: true`")),
         "{problems:#?}"
     );
 }

@@ -262,7 +262,8 @@ fn a_role_missing_the_dead_letter_permission_is_reported() {
         problems,
         [
             "PaymentsRole (of PaymentsFunction) does not allow sqs:SendMessage on \
-             {\"Fn::GetAtt\":[\"PaymentsDeadLetterQueue\",\"Arn\"]}"
+             PaymentsDeadLetterQueue: add `Action: sqs:SendMessage` with `Resource: !GetAtt \
+             PaymentsDeadLetterQueue.Arn` to its policy (the role `codegen sam` writes has it)"
         ]
     );
 }
@@ -467,7 +468,8 @@ fn a_role_that_cannot_write_its_logs_is_reported() {
         problems,
         [
             "InventoryRole (of InventoryFunction) does not allow logs:PutLogEvents on \
-             {\"Fn::GetAtt\":[\"InventoryLogGroup\",\"Arn\"]}"
+             InventoryLogGroup: add `Action: logs:PutLogEvents` with `Resource: !GetAtt \
+             InventoryLogGroup.Arn` to its policy (the role `codegen sam` writes has it)"
         ]
     );
 }

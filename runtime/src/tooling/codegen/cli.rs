@@ -215,11 +215,10 @@ impl<'a> SamArgs<'a> {
         };
         let mut words = words.iter();
         while let Some(&word) = words.next() {
-            let mut value = || {
-                words
-                    .next()
-                    .copied()
-                    .ok_or_else(|| format!("`{word}` needs a value"))
+            let mut value = || match words.next().copied() {
+                Some(value) if !value.starts_with("--") => Ok(value),
+                Some(option) => Err(format!("`{word}` needs a value before `{option}`")),
+                None => Err(format!("`{word}` needs a value")),
             };
             let once = |slot: &mut Option<&'a str>, value: &'a str| match slot.replace(value) {
                 None => Ok(()),

@@ -475,13 +475,14 @@ fn check_consumer(template: &Template, consumer: &Consumer, problems: &mut Vec<S
     let Some(role) = arn_target(function["Properties"].get("Role").unwrap_or(&Value::Null)) else {
         return; // check_roles reports it
     };
-    let mut needed: Vec<(&str, Value)> = vec![
-        ("sqs:ReceiveMessage", arn_of(queue)),
-        ("sqs:DeleteMessage", arn_of(queue)),
-        ("sqs:GetQueueAttributes", arn_of(queue)),
+    // (action, the logical id of the resource it must be allowed on, by its ARN)
+    let mut needed: Vec<(&str, &str)> = vec![
+        ("sqs:ReceiveMessage", queue),
+        ("sqs:DeleteMessage", queue),
+        ("sqs:GetQueueAttributes", queue),
     ];
     if let Some(dead_letter) = dead_letter {
-        needed.push(("sqs:SendMessage", arn_of(dead_letter)));
+        needed.push(("sqs:SendMessage", dead_letter));
     }
     if let Some(table) = table {
         for action in [
@@ -489,7 +490,7 @@ fn check_consumer(template: &Template, consumer: &Consumer, problems: &mut Vec<S
             "dynamodb:UpdateItem",
             "dynamodb:DeleteItem",
         ] {
-            needed.push((action, arn_of(table)));
+            needed.push((action, table));
         }
     }
     // With a role of its own, the function writes its logs (and its EMF metrics) only
@@ -502,7 +503,7 @@ fn check_consumer(template: &Template, consumer: &Consumer, problems: &mut Vec<S
     match log_group {
         Some(group) => {
             for action in ["logs:CreateLogStream", "logs:PutLogEvents"] {
-                needed.push((action, arn_of(group)));
+                needed.push((action, group));
             }
         }
         None => problems.push(format!(
@@ -513,9 +514,11 @@ fn check_consumer(template: &Template, consumer: &Consumer, problems: &mut Vec<S
     }
     let granted = grants_of_role(template, role);
     for (action, resource) in needed {
-        if !granted.contains(&(action.to_owned(), resource.to_string())) {
+        if !granted.contains(&(action.to_owned(), arn_of(resource).to_string())) {
             problems.push(format!(
-                "{role} (of {function_id}) does not allow {action} on {resource}"
+                "{role} (of {function_id}) does not allow {action} on {resource}: add \
+                 `Action: {action}` with `Resource: !GetAtt {resource}.Arn` to its policy (the \
+                 role `codegen sam` writes has it)"
             ));
         }
     }
@@ -654,7 +657,9 @@ fn check_subscriptions(template: &Template, problems: &mut Vec<String>) {
         let fifo_topic = is_true(template.resources()[topic]["Properties"].get("FifoTopic"));
         if fifo_queue && !fifo_topic {
             problems.push(format!(
-                "{subscription}: the FIFO queue {queue} can only be subscribed to a FIFO topic"
+                "{subscription}: the FIFO queue {queue} can only be subscribed to a FIFO topic, \
+                 and {topic} is not one: set `FifoTopic: true` on it (with a TopicName ending \
+                 in .fifo), or subscribe the queue to a FIFO topic"
             ));
         }
         if !queue_lets_topic_send(template, queue, topic) {
