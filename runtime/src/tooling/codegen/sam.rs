@@ -284,7 +284,8 @@ fn write_yaml(value: &Value, indent: usize, out: &mut String) {
                 }
             }
         }
-        scalar => out.push_str(&format!("{pad}{}\n", yaml_scalar(scalar))),
+        // JSON's spelling of a scalar is YAML's too; strings come quoted.
+        scalar => out.push_str(&format!("{pad}{scalar}\n")),
     }
 }
 
@@ -300,7 +301,7 @@ fn write_nested(item: &Value, indent: usize, out: &mut String) {
         }
         Value::Object(_) => out.push_str(" {}\n"),
         Value::Array(_) => out.push_str(" []\n"),
-        scalar => out.push_str(&format!(" {}\n", yaml_scalar(scalar))),
+        scalar => out.push_str(&format!(" {scalar}\n")),
     }
 }
 
@@ -314,13 +315,6 @@ fn yaml_key(key: &str) -> String {
         key.to_owned()
     } else {
         Value::String(key.to_owned()).to_string()
-    }
-}
-
-fn yaml_scalar(value: &Value) -> String {
-    match value {
-        Value::String(text) => Value::String(text.clone()).to_string(),
-        other => other.to_string(),
     }
 }
 
