@@ -24,7 +24,7 @@
 //! with `--no-default-features` for `echo_handler` and the shop as the plain crates build them
 //! (the rows with AWS clients are left out then).
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use tidings_tests::runtime_api::RuntimeApi;
@@ -35,6 +35,7 @@ const SPAWNS: usize = 30;
 /// (difference of medians).
 const MEMORY_GOAL: Duration = Duration::from_millis(1);
 /// The goal of a binary with its AWS clients configured.
+#[cfg(feature = "aws")]
 const AWS_GOAL: Duration = Duration::from_millis(2);
 /// How long a binary may take to poll before the benchmark gives up on it.
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -138,13 +139,8 @@ fn aws_env() -> Vec<(&'static str, String)> {
 fn time_to_first_poll(contestant: &Contestant) -> Duration {
     let binary = contestant.binary;
     let api = RuntimeApi::start().expect("the Runtime API starts");
-    let mut command = Command::new(binary);
+    let mut command = api.command(binary, "cold-start");
     command
-        .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", api.runtime_api())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "cold-start")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
         .envs(contestant.env.iter().map(|(name, value)| (name, value)))
         .stdin(Stdio::null())

@@ -18,6 +18,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::process::Command;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -134,6 +135,19 @@ impl RuntimeApi {
     /// The value of `AWS_LAMBDA_RUNTIME_API` that points a function at this server.
     pub fn runtime_api(&self) -> String {
         self.address.to_string()
+    }
+
+    /// A command that runs `binary` as Lambda runs a function named `function_name` against
+    /// this server: only the variables the Lambda runtime sets, nothing inherited.
+    pub fn command(&self, binary: impl AsRef<std::ffi::OsStr>, function_name: &str) -> Command {
+        let mut command = Command::new(binary);
+        command
+            .env_clear()
+            .env("AWS_LAMBDA_RUNTIME_API", self.runtime_api())
+            .env("AWS_LAMBDA_FUNCTION_NAME", function_name)
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST");
+        command
     }
 
     /// Queues an invocation with `payload` and returns its request id.

@@ -9,7 +9,7 @@
 //! seen a call made during init.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
@@ -113,12 +113,7 @@ fn the_aws_clients_connect_only_when_a_record_needs_them() {
     let api = RuntimeApi::start().expect("the Runtime API starts");
     let endpoint = aws.endpoint();
     let function = Function(
-        Command::new(env!("CARGO_BIN_EXE_aws_handler"))
-            .env_clear()
-            .env("AWS_LAMBDA_RUNTIME_API", api.runtime_api())
-            .env("AWS_LAMBDA_FUNCTION_NAME", "tidings-no-network")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        api.command(env!("CARGO_BIN_EXE_aws_handler"), "tidings-no-network")
             .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
             .env("TIDINGS_STORE", "dynamodb")
             .env("TIDINGS_TABLE", "tidings-no-network")

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -41,16 +41,11 @@ impl Function {
     /// logs filtered by `rust_log` (Lambda's default, INFO, when `None`), and nothing
     /// inherited from the test's environment.
     fn start(api: &RuntimeApi, rust_log: Option<&str>) -> Self {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_echo_handler"));
-        command.env_clear();
+        let mut command = api.command(env!("CARGO_BIN_EXE_echo_handler"), FUNCTION_NAME);
         if let Some(filter) = rust_log {
             command.env("RUST_LOG", filter);
         }
         let mut child = command
-            .env("AWS_LAMBDA_RUNTIME_API", api.runtime_api())
-            .env("AWS_LAMBDA_FUNCTION_NAME", FUNCTION_NAME)
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -81,17 +81,10 @@ fn check(bootstrap: &Path, fixtures: &Path) -> Result<usize, String> {
     result.map(|()| outcomes.len())
 }
 
-/// A command that runs `bootstrap` as Lambda would against `api`: an environment of only
-/// the variables the Lambda runtime sets.
+/// A command that runs `bootstrap` as Lambda would against `api`, in a region.
 fn in_lambda(bootstrap: &Path, api: &RuntimeApi) -> Command {
-    let mut command = Command::new(bootstrap);
-    command
-        .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", api.runtime_api())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "sam-build-check")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_REGION", "eu-west-1");
+    let mut command = api.command(bootstrap, "sam-build-check");
+    command.env("AWS_REGION", "eu-west-1");
     command
 }
 
