@@ -69,6 +69,11 @@ fn sam(args: &[&str]) -> Result<String, String> {
     Ok(String::from_utf8(out).expect("UTF-8 output"))
 }
 
+/// What `codegen sam` prints for both handlers, `refunds` on a FIFO queue.
+fn generated() -> String {
+    sam(&["--fifo", "refunds", "--fifo-topic", "PaymentsTopic"]).expect("sam runs")
+}
+
 /// A whole template, as a team writes it around what codegen prints: the topics and the
 /// table the generated resources refer to, the functions' runtime in `Globals`, and the
 /// generated functions pasted under `Resources:`.
@@ -139,8 +144,7 @@ fn a_handler_with_an_underscore_is_built_by_its_kebab_case_binary() {
 
 #[test]
 fn what_codegen_writes_passes_the_drift_check() {
-    let generated = sam(&["--fifo", "refunds", "--fifo-topic", "PaymentsTopic"]).expect("sam runs");
-    let problems = check(&template_with(&generated), &consumers());
+    let problems = check(&template_with(&generated()), &consumers());
     assert!(
         problems.is_empty(),
         "the generated template disagrees with its handlers:\n  - {}",
@@ -182,9 +186,7 @@ fn options_that_would_be_ignored_are_refused() {
 
 #[test]
 fn a_binary_named_otherwise_is_reported_with_the_names_expected() {
-    let generated = sam(&["--fifo", "refunds", "--fifo-topic", "PaymentsTopic"])
-        .expect("sam runs")
-        .replace("Binary: \"reserve-stock\"", "Binary: \"reserve_stock\"");
+    let generated = generated().replace("Binary: \"reserve-stock\"", "Binary: \"reserve_stock\"");
     let problems = check(&template_with(&generated), &consumers());
     assert!(
         problems
@@ -197,8 +199,7 @@ fn a_binary_named_otherwise_is_reported_with_the_names_expected() {
 
 #[test]
 fn a_check_against_no_consumers_is_a_problem_not_a_pass() {
-    let generated = sam(&["--fifo", "refunds", "--fifo-topic", "PaymentsTopic"]).expect("sam runs");
-    let problems = check(&template_with(&generated), &[]);
+    let problems = check(&template_with(&generated()), &[]);
     assert!(
         problems.iter().any(|p| p.contains("no consumers to check")),
         "{problems:#?}"
@@ -207,8 +208,7 @@ fn a_check_against_no_consumers_is_a_problem_not_a_pass() {
 
 #[test]
 fn variables_in_globals_count_for_every_function() {
-    let generated = sam(&["--fifo", "refunds", "--fifo-topic", "PaymentsTopic"]).expect("sam runs");
-    let mut template = template_with(&generated);
+    let mut template = template_with(&generated());
     for function in ["ReserveStockFunction", "RefundsFunction"] {
         let variables =
             template.root["Resources"][function]["Properties"]["Environment"]["Variables"]
@@ -231,8 +231,7 @@ fn variables_in_globals_count_for_every_function() {
 
 #[test]
 fn a_key_policy_may_name_every_resource_but_a_role_may_not() {
-    let generated = sam(&["--fifo", "refunds", "--fifo-topic", "PaymentsTopic"]).expect("sam runs");
-    let mut template = template_with(&generated);
+    let mut template = template_with(&generated());
     // A customer-managed key's policy: its `Resource` is `*`, meaning the key itself.
     let statement = json!({
         "Effect": "Allow",
@@ -285,8 +284,7 @@ fn a_key_policy_may_name_every_resource_but_a_role_may_not() {
 
 #[test]
 fn a_fifo_queue_on_a_standard_topic_is_reported_with_the_fix() {
-    let generated = sam(&["--fifo", "refunds", "--fifo-topic", "PaymentsTopic"]).expect("sam runs");
-    let mut template = template_with(&generated);
+    let mut template = template_with(&generated());
     let topic = &mut template.root["Resources"]["PaymentsTopic"]["Properties"];
     topic
         .as_object_mut()
