@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -23,9 +24,8 @@ use tidings::codegen::{accepted_types, handlers_of_crate};
 use tidings::dead_letter::SqsDeadLetterQueue;
 use tidings::local::QueuePoller;
 use tidings::{
-    BatchResult, Destination, DynamoDbStore, Envelope, Event, EventHandler, Outcome, RecordResult,
+    BatchResult, Destination, DynamoDbStore, Envelope, Event, Outcome, Publisher, RecordResult,
 };
-use tidings::{Pipeline, Publisher};
 
 /// The consumers subscribed to order events on the events topic, which the poison message
 /// (typed as an order) reaches; payments reads only the FIFO payments topic.
@@ -130,32 +130,34 @@ fn wiring(deployed: &Value, consumer: &str) -> Wired {
     }
 }
 
-/// Polls `wired`'s queue through `handler` until it is empty, as its event source would;
-/// every record's result.
-async fn drain<H: EventHandler<State = shop::Services>>(
-    handler: H,
+/// Polls `wired`'s queue through the pipeline of the shop's handler `consumer` (the demo's
+/// own, on the stack's table and dead-letter queue) until it is empty, as its event source
+/// would; every record's result.
+async fn drain(
+    consumer: &str,
     wired: &Wired,
     sdk: &aws_config::SdkConfig,
     table: &str,
 ) -> Vec<RecordResult> {
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let shop = MemoryServices::demo();
-    let pipeline = Pipeline::with_state(handler, shop.services())
-        .with_store(std::sync::Arc::new(DynamoDbStore::new(
+    let pipeline = shop_demo::consumer::pipeline(
+        &consumer.to_lowercase(),
+        shop.services(),
+        Arc::new(DynamoDbStore::new(
             aws_sdk_dynamodb::Client::new(sdk),
             table,
-        )))
-        .with_dead_letter_queue(std::sync::Arc::new(SqsDeadLetterQueue::new(
-            sdk,
-            &wired.dead_letter_url,
-        )));
+        )),
+        Arc::new(SqsDeadLetterQueue::new(sdk, &wired.dead_letter_url)),
+    )
+    .unwrap_or_else(|| panic!("the shop has a consumer `{consumer}`"));
     let poller = QueuePoller::new(sqs, &wired.queue_url)
         .await
         .expect("the stack's queue answers")
         .with_batch_size(wired.batch_size);
     let mut outcomes = Vec::new();
-    while let Some(batch) = poller
-        .poll_once(&pipeline, Duration::from_millis(500))
+    while let Some(batch) = pipeline
+        .poll(&poller, Duration::from_millis(500))
         .await
         .expect("the batch runs")
     {
@@ -231,22 +233,9 @@ async fn the_deployed_template_delivers_each_event_to_its_consumers_and_dead_let
         .expect("publish the poison message");
 
     let mut results = BTreeMap::new();
-    results.insert(
-        "Analytics",
-        drain(shop::analytics::analytics, &wired["Analytics"], &sdk, table).await,
-    );
-    results.insert(
-        "Email",
-        drain(shop::email::email, &wired["Email"], &sdk, table).await,
-    );
-    results.insert(
-        "Inventory",
-        drain(shop::inventory::inventory, &wired["Inventory"], &sdk, table).await,
-    );
-    results.insert(
-        "Payments",
-        drain(shop::payments::payments, &wired["Payments"], &sdk, table).await,
-    );
+    for (consumer, wired) in &wired {
+        results.insert(*consumer, drain(consumer, wired, &sdk, table).await);
+    }
 
     for (consumer, got) in &results {
         // What the subscriptions delivered must be exactly what the handler accepts of what
